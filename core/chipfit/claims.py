@@ -1,0 +1,134 @@
+"""Checking published claims against a report, with the arithmetic written out.
+
+A claim's ``value`` is a small arithmetic expression (numbers, ``+ - * / **``, parentheses) over
+the metrics of one cell (bare names: ``time_to_train_s``) and of a ``versus`` cell
+(``versus.ops_per_w``), plus the cell's ``count`` and ``batch``. The report prints the expression
+with the numbers substituted, so a reader can redo it by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+from chipfit.errors import SpecError
+from chipfit.records import ClaimCheck, Result
+
+_OPERATORS = {
+    ast.Add: (operator.add, "+", 1),
+    ast.Sub: (operator.sub, "-", 1),
+    ast.Mult: (operator.mul, "x", 2),
+    ast.Div: (operator.truediv, "/", 2),
+    ast.Pow: (operator.pow, "^", 3),
+}
+
+
+class ExpressionError(ValueError):
+    """A claim expression that is not plain arithmetic over known metrics."""
+
+
+def parse_expression(source: str) -> ast.expr:
+    """Parse a claim expression, allowing only numbers, metric names and arithmetic."""
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except SyntaxError as error:
+        raise ExpressionError(f"not an arithmetic expression: {error.msg}") from None
+    for node in ast.walk(tree):
+        allowed = (
+            isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.USub, ast.UAdd))
+            or type(node) in _OPERATORS
+            or (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+                and not isinstance(node.value, bool))
+            or (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "versus")
+        )
+        if not allowed:
+            raise ExpressionError(f"{ast.unparse(node)!r} is not allowed (numbers, metric names and + - * / ** only)")
+    return tree
+
+
+def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] | None) -> tuple[float, str]:
+    """The expression's value and its arithmetic with every name replaced by its number."""
+
+    def lookup(name: str, scope: Mapping[str, Any] | None, label: str) -> float:
+        if scope is None:
+            raise ExpressionError(f"{label} is used but the claim has no 'versus' cell")
+        value = scope.get(name)
+        if value is None or isinstance(value, (bool, str)):
+            raise ExpressionError(f"{label} has no numeric value in that cell")
+        return float(value)
+
+    def walk(node: ast.expr) -> tuple[float, str, int]:
+        if isinstance(node, ast.Constant):
+            return float(node.value), _number(node.value), 9
+        if isinstance(node, ast.Name):
+            value = lookup(node.id, cell, node.id)
+            return value, _number(value), 9
+        if isinstance(node, ast.Attribute):
+            value = lookup(node.attr, versus, f"versus.{node.attr}")
+            return value, _number(value), 9
+        if isinstance(node, ast.UnaryOp):
+            value, text, _ = walk(node.operand)
+            return (-value, f"-{text}", 4) if isinstance(node.op, ast.USub) else (value, text, 4)
+        function, symbol, precedence = _OPERATORS[type(node.op)]
+        left, left_text, left_precedence = walk(node.left)
+        right, right_text, right_precedence = walk(node.right)
+        if left_precedence < precedence:
+            left_text = f"({left_text})"
+        if right_precedence <= precedence and not (right_precedence == precedence and symbol in "+x"):
+            right_text = f"({right_text})"
+        try:
+            value = function(left, right)
+        except ZeroDivisionError:
+            raise ExpressionError("division by zero") from None
+        return value, f"{left_text} {symbol} {right_text}", precedence
+
+    value, text, _ = walk(tree)
+    return value, text
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def check(
+    claim: Any,
+    cell: Result | None,
+    versus: Result | None,
+    *,
+    where: str = "",
+) -> ClaimCheck:
+    """Compute one claim from the report's cells and judge it against what was claimed.
+
+    :raises SpecError: the expression is not arithmetic or names a metric the cell lacks.
+    """
+    common = dict(text=claim.text, expected=claim.expected, formula=claim.value,
+                  tolerance=claim.tolerance, source=claim.source, why=claim.why)
+    missing = [ref for ref, row in ((claim.cell, cell), (claim.versus, versus)) if ref is not None and row is None]
+    if missing:
+        ref = missing[0]
+        return ClaimCheck(value=None, arithmetic="", verdict=f"cannot check: no cell {ref.device} x {ref.workload}"
+                          f" in group {ref.group}", **common)
+    not_ok = [row for row in (cell, versus) if row is not None and not row.ok]
+    if not_ok:
+        row = not_ok[0]
+        return ClaimCheck(value=None, arithmetic="", verdict=f"cannot check: {row.device} is {row.status}: {row.reason}",
+                          **common)
+    try:
+        tree = parse_expression(claim.value)
+        value, arithmetic = evaluate(tree, _scope(cell), _scope(versus) if versus else None)
+    except ExpressionError as error:
+        raise SpecError(f"claim {claim.text[:40]!r}: value {claim.value!r}: {error}", path=where or None) from None
+    if claim.expected is None:
+        verdict = "computed"
+    else:
+        ratio = value / claim.expected if claim.expected else float("inf")
+        verdict = "agrees" if abs(ratio - 1) <= claim.tolerance else "differs"
+    return ClaimCheck(value=value, arithmetic=f"{arithmetic} = {_number(value)}", verdict=verdict, **common)
+
+
+def _scope(row: Result) -> dict[str, Any]:
+    scope = dict(row.metrics)
+    scope.setdefault("count", row.scenario.count)
+    return scope

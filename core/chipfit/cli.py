@@ -1,0 +1,219 @@
+"""The ``chipfit`` command line.
+
+Exit codes: 0 success; 1 the report holds failed rows; 2 bad input (the message names the file,
+line, field or plugin; no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from chipfit.errors import ChipfitError
+
+#: Plugin selection options shared by every command (``-p`` may repeat).
+_PLUGIN_HELP = "Load one more plugin module (repeatable); -p no:NAME blocks a plugin."
+
+
+class _Context:
+    """What a command needs: the plugin manager and the catalogue, built on first use."""
+
+    def __init__(self, plugin_args: tuple[str, ...]) -> None:
+        self.extra = [name for name in plugin_args if not name.startswith("no:")]
+        self.blocked = [name[3:] for name in plugin_args if name.startswith("no:")]
+        self._pm = None
+        self._catalogue = None
+
+    @property
+    def pm(self):
+        """The plugin manager (plugins loaded on first use)."""
+        if self._pm is None:
+            from chipfit.plugins import get_plugin_manager
+
+            self._pm = get_plugin_manager(extra=self.extra, blocked=self.blocked)
+            for failure in self._pm.failures:
+                click.echo(
+                    f"chipfit: warning: plugin {failure.name!r} (distribution {failure.distribution!r}) "
+                    f"failed to load and is skipped: {failure.error}",
+                    err=True,
+                )
+        return self._pm
+
+    @property
+    def catalogue(self):
+        """Every device, workload, metric and renderer the plugins registered."""
+        if self._catalogue is None:
+            from chipfit.catalogue import collect
+
+            self._catalogue = collect(self.pm)
+        return self._catalogue
+
+
+class ChipfitGroup(click.Group):
+    """A click group that turns chipfit's bad-input errors into a message and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ChipfitError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=ChipfitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chipfit")
+@click.option("-p", "plugin_args", multiple=True, metavar="MODULE", help=_PLUGIN_HELP)
+@click.pass_context
+def cli(ctx: click.Context, plugin_args: tuple[str, ...]) -> None:
+    """Which chip fits which AI task, by how much, and at what cost in time, energy and money.
+
+    Devices and workloads come from plugins; numbers come from a roofline model fed by cited
+    datasheet figures. Start with: chipfit run specs/seed-article.toml
+    """
+    ctx.obj = _Context(plugin_args)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ChipfitError(f"{output}: cannot write report: {error.strerror}") from None
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _table(rows: list[list], headers: list[str], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([dict(zip(headers, row)) for row in rows], indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    import tabulate
+
+    return tabulate.tabulate(rows, headers=headers, tablefmt="github" if fmt == "markdown" else "simple",
+                             disable_numparse=True) + "\n"
+
+
+_LIST_FORMATS = click.Choice(["text", "markdown", "csv", "json"])
+
+
+@cli.command()
+@click.option("--format", "fmt", type=_LIST_FORMATS, default="text", show_default=True)
+@click.pass_obj
+def plugins(obj: _Context, fmt: str) -> None:
+    """List loaded plugins: name, distribution, version, hooks."""
+    rows = [[info.name, info.distribution or "", info.version or "", info.origin, ", ".join(info.hooks)]
+            for info in obj.pm.info()]
+    rows += [[failure.name, failure.distribution or "", "", "failed to load", failure.error]
+             for failure in obj.pm.failures]
+    if fmt == "json":
+        rows = [row[:4] + [row[4].split(", ") if row[3] != "failed to load" else row[4]] for row in rows]
+    _emit(_table(rows, ["name", "distribution", "version", "origin", "hooks"], fmt), None)
+
+
+@cli.command()
+@click.option("--kind", multiple=True, help="Only these kinds (cpu, gpu, apu, asic, npu, fpga).")
+@click.option("--segment", multiple=True, help="Only these segments (edge, desktop, datacenter).")
+@click.option("--vendor", multiple=True, help="Only these vendors (case-insensitive).")
+@click.option("--sources", is_flag=True, help="Show the citation of every figure.")
+@click.option("--format", "fmt", type=_LIST_FORMATS, default="text", show_default=True)
+@click.pass_obj
+def devices(obj: _Context, kind, segment, vendor, sources: bool, fmt: str) -> None:
+    """List the devices plugins registered, with their headline figures."""
+    from chipfit.listing import device_rows
+
+    headers, rows = device_rows(obj.catalogue, kind=kind, segment=segment, vendor=vendor,
+                                sources=sources, machine=fmt in ("json", "csv"))
+    _emit(_table(rows, headers, fmt), None)
+
+
+@cli.command()
+@click.option("--phase", multiple=True, help="Only these phases (inference, training, general).")
+@click.option("--format", "fmt", type=_LIST_FORMATS, default="text", show_default=True)
+@click.pass_obj
+def workloads(obj: _Context, phase, fmt: str) -> None:
+    """List the workloads plugins registered: ops per sample, parameters, phase."""
+    from chipfit.listing import workload_rows
+
+    headers, rows = workload_rows(obj.catalogue, phase=phase, machine=fmt in ("json", "csv"))
+    _emit(_table(rows, headers, fmt), None)
+
+
+def _formats(obj: _Context) -> list[str]:
+    return sorted(obj.catalogue.renderers)
+
+
+def _renderer(obj: _Context, fmt: str):
+    renderers = obj.catalogue.renderers
+    if fmt not in renderers:
+        from chipfit.errors import suggest
+
+        close = suggest(fmt, renderers)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ChipfitError(f"unknown format {fmt!r} (known: {', '.join(sorted(renderers))}){hint}")
+    return renderers[fmt]
+
+
+@cli.command()
+@click.argument("device")
+@click.argument("workload")
+@click.option("--scenario", default="single-stream", show_default=True,
+              help="single-stream, offline, server or training.")
+@click.option("--batch", type=int, help="Samples per batch (default: the workload's).")
+@click.option("--precision", help="fp64 fp32 tf32 fp16 bf16 fp8 int8 int4 (default: the workload's).")
+@click.option("--count", type=int, default=1, show_default=True, help="Devices (training).")
+@click.option("--target-ms", type=float, help="Latency target in milliseconds.")
+@click.option("--format", "fmt", default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", help="Write the report to this file.")
+@click.pass_obj
+def estimate(obj: _Context, device, workload, scenario, batch, precision, count, target_ms, fmt, output) -> None:
+    """Model one cell: DEVICE running WORKLOAD (ids from 'chipfit devices' and 'chipfit workloads')."""
+    from chipfit.spec import GroupSpec, Spec
+    from chipfit import runner
+
+    group = GroupSpec(id="estimate", devices=[device], workloads=[workload], scenario=scenario, batch=batch,
+                      precision=precision, count=count, latency_target_ms=target_ms)
+    try:
+        group.to_scenario()
+    except ValueError as error:
+        raise ChipfitError(f"bad option: {error}") from None
+    renderer = _renderer(obj, fmt)
+    spec = Spec(title=f"{device} x {workload}", groups=[group])
+    report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
+    _emit(renderer.function(report), output)
+    sys.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@click.argument("spec_path", metavar="SPEC.toml")
+@click.option("--format", "fmt", default="text", show_default=True,
+              help="Report format: text, markdown, csv, json, or one a plugin adds.")
+@click.option("-o", "--output", help="Write the report to this file.")
+@click.pass_obj
+def run(obj: _Context, spec_path: str, fmt: str, output: str | None) -> None:
+    """Run a comparison spec and print its report (the main job)."""
+    from chipfit import runner, spec
+
+    parsed, text = spec.load(spec_path)
+    renderer = _renderer(obj, fmt)
+    report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=spec_path)
+    _emit(renderer.function(report), output)
+    if report.failed:
+        click.echo(f"chipfit: {len(report.failed)} cell(s) failed", err=True)
+        sys.exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="chipfit")

@@ -1,0 +1,154 @@
+"""Datasheet files: a vendor plugin's devices as cited TOML, in display units, read into SI records.
+
+A datasheet file holds ``[[device]]`` tables; units are in the key names (``power_w``,
+``memory_bandwidth_gb_s``, ``peak_tops``). Each figure names its source in ``[device.sources]``
+(key: the field, or ``peak_tops.<precision>``), a computed figure shows its arithmetic in
+``[device.derived]``, and ``unconfirmed = [...]`` lists figures no primary source confirmed.
+A vendor plugin's whole hook can be::
+
+    @chipfit.hookimpl
+    def chipfit_register_devices(register):
+        for device in load_devices(files(__package__) / "devices.toml"):
+            register(device)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import attrs
+
+from chipfit import tomlfile
+from chipfit.errors import SpecError
+from chipfit.records import Device, Efficiency
+from chipfit.units import GIGA, TERA
+
+#: Device field -> datasheet key, for pointing an error at the key a person wrote.
+_KEYS = {
+    "peak_ops": "peak_tops",
+    "memory_bandwidth": "memory_bandwidth_gb_s",
+    "memory_capacity": "memory_capacity_gb",
+    "power": "power_w",
+    "price": "price_usd",
+    "interconnect_bandwidth": "interconnect_bandwidth_gb_s",
+    "general_ops": "general_tops",
+}
+
+
+@attrs.frozen
+class DatasheetEfficiency:
+    """Sustained fractions of peak a vendor states or measured; ``overhead_us`` per operator."""
+
+    compute: float
+    memory: float
+    overhead_us: float = 0.0
+    source: str = ""
+
+
+@attrs.frozen
+class DatasheetNotes:
+    """Free text shown with a device."""
+
+    text: str = ""
+
+
+@attrs.frozen
+class DatasheetEntry:
+    """One ``[[device]]`` table, in the units its keys name."""
+
+    id: str
+    name: str
+    vendor: str
+    kind: str
+    segment: str
+    year: int
+    power_w: float
+    memory_bandwidth_gb_s: float
+    memory_capacity_gb: float
+    capabilities: list[str]
+    peak_tops: dict[str, float] = attrs.field(factory=dict)
+    runtimes: list[str] = attrs.field(factory=list)
+    price_usd: float | None = None
+    interconnect_bandwidth_gb_s: float | None = None
+    general_tops: float | None = None
+    unconfirmed: list[str] = attrs.field(factory=list)
+    sources: dict[str, str] = attrs.field(factory=dict)
+    derived: dict[str, str] = attrs.field(factory=dict)
+    notes: DatasheetNotes = DatasheetNotes()
+    efficiency: DatasheetEfficiency | None = None
+
+    def to_device(self) -> Device:
+        """The record, in SI units; datasheet key names in citations become record field names."""
+        efficiency = None
+        if self.efficiency is not None:
+            efficiency = Efficiency(self.efficiency.compute, self.efficiency.memory, self.efficiency.overhead_us * 1e-6)
+        scaled = lambda value, scale: None if value is None else value * scale  # noqa: E731
+        return Device(
+            id=self.id,
+            name=self.name,
+            vendor=self.vendor,
+            kind=self.kind,
+            segment=self.segment,
+            peak_ops={precision: tops * TERA for precision, tops in self.peak_tops.items()},
+            memory_bandwidth=self.memory_bandwidth_gb_s * GIGA,
+            memory_capacity=self.memory_capacity_gb * GIGA,
+            power=self.power_w,
+            year=self.year,
+            capabilities=self.capabilities,
+            runtimes=self.runtimes,
+            price=self.price_usd,
+            interconnect_bandwidth=scaled(self.interconnect_bandwidth_gb_s, GIGA),
+            general_ops=scaled(self.general_tops, TERA),
+            efficiency=efficiency,
+            sources={_field(key): text for key, text in self.sources.items()},
+            derivations={_field(key): text for key, text in self.derived.items()},
+            unconfirmed={_field(key) for key in self.unconfirmed},
+            notes=self.notes.text,
+        )
+
+
+@attrs.frozen
+class DatasheetFile:
+    """A whole datasheet file: its devices."""
+
+    device: list[DatasheetEntry]
+
+
+_FIELDS = {key: field for field, key in _KEYS.items()}
+
+
+def _field(key: str) -> str:
+    """``peak_tops.fp32`` -> ``peak_ops.fp32``; ``power_w`` -> ``power``."""
+    head, dot, rest = key.partition(".")
+    return _FIELDS.get(head, head) + dot + rest
+
+
+def load_devices(path: str | Path) -> list[Device]:
+    """Read a datasheet file into devices.
+
+    :raises SpecError: naming the file, the line and the key, for bad TOML, an unknown key, a
+        wrong type, a missing figure or a figure a device rejects (negative, unknown precision…).
+    """
+    text, data = tomlfile.read(path)
+    sheet = tomlfile.structure(data, DatasheetFile, text=text, where=str(path))
+    devices = []
+    for index, entry in enumerate(sheet.device):
+        try:
+            devices.append(entry.to_device())
+        except ValueError as error:
+            match = re.search(r"field '([\w.]+)'", str(error))
+            field = match.group(1) if match else ""
+            head, dot, rest = field.partition(".")
+            key = [_KEYS.get(head, head), *([rest] if dot else [])] if field else []
+            line = tomlfile.locate(text, ["device", index, *key])
+            raise SpecError(f"device[{index}] ({entry.id}): {error}", path=str(path), line=line) from None
+    return devices
+
+
+def register_datasheet(register, package: str, filename: str = "devices.toml") -> None:
+    """Register every device of a datasheet file shipped inside ``package`` (a vendor plugin's hook body)."""
+    from importlib.resources import files
+
+    for device in load_devices(Path(str(files(package) / filename))):
+        register(device)

@@ -1,0 +1,76 @@
+"""The rows of ``chipfit devices`` and ``chipfit workloads``: catalogues as tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chipfit.catalogue import Catalogue
+from chipfit.records import Precision
+from chipfit.units import money, si_number
+
+
+def _keep(value: str, wanted: Iterable[str]) -> bool:
+    wanted = [w.lower() for w in wanted]
+    return not wanted or value.lower() in wanted
+
+
+def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources=False, machine=False):
+    """Headers and rows for the device catalogue; ``machine`` keeps SI numbers for json/csv.
+
+    A figure that no primary source confirmed is marked with ``*`` (text) or listed under
+    ``unconfirmed`` (json/csv).
+    """
+    headers = ["id", "name", "kind", "segment", "year", "peak", "memory_bandwidth", "memory_capacity",
+               "power", "price", "capabilities", "runtimes", "plugin"]
+    if machine:
+        headers.append("unconfirmed")
+    if sources:
+        headers.append("sources")
+    rows = []
+    for device in catalogue.devices.values():
+        if not (_keep(device.kind, kind) and _keep(device.segment, segment) and _keep(device.vendor, vendor)):
+            continue
+        mark = (lambda field: "*" if field in device.unconfirmed else "") if not machine else (lambda field: "")
+        if machine:
+            peak = {str(p): ops for p, ops in device.peak_ops.items()}
+            figures = [device.memory_bandwidth, device.memory_capacity, device.power, device.price]
+        else:
+            peak = " ".join(f"{p}:{si_number(ops, '')}{mark(f'peak_ops.{p}')}"
+                            for p, ops in sorted(device.peak_ops.items(), key=lambda kv: list(Precision).index(kv[0])))
+            figures = [si_number(device.memory_bandwidth, "B/s") + mark("memory_bandwidth"),
+                       si_number(device.memory_capacity, "B") + mark("memory_capacity"),
+                       si_number(device.power, "W") + mark("power"),
+                       money(device.price) + mark("price")]
+        capabilities = sorted(str(c) for c in device.capabilities)
+        row = [device.id, device.name, str(device.kind), str(device.segment), device.year, peak, *figures,
+               capabilities if machine else ", ".join(capabilities),
+               list(device.runtimes) if machine else ", ".join(device.runtimes),
+               catalogue.plugin_of("device", device.id)]
+        if machine:
+            row.append(sorted(device.unconfirmed))
+        if sources:
+            cited = {**{k: v for k, v in device.sources.items()}}
+            for key, derivation in device.derivations.items():
+                cited[key] = f"{cited[key]}; derived: {derivation}" if key in cited else f"derived: {derivation}"
+            row.append(cited if machine else "\n".join(f"{k}: {v}" for k, v in sorted(cited.items())))
+        rows.append(row)
+    return headers, rows
+
+
+def workload_rows(catalogue: Catalogue, *, phase=(), machine=False):
+    """Headers and rows for the workload catalogue."""
+    headers = ["id", "name", "domain", "phase", "ops_per_sample", "parameters", "weight_bytes", "precision",
+               "operators", "plugin"]
+    rows = []
+    for workload in catalogue.workloads.values():
+        if not _keep(workload.phase, phase):
+            continue
+        count = sum(op.repeat for op in workload.operators)
+        if machine:
+            figures = [workload.ops_per_sample, workload.parameters, workload.weight_bytes]
+        else:
+            figures = [si_number(workload.ops_per_sample, "ops"), si_number(workload.parameters, ""),
+                       si_number(workload.weight_bytes, "B")]
+        rows.append([workload.id, workload.name, workload.domain, str(workload.phase), *figures,
+                     str(workload.precision), count, catalogue.plugin_of("workload", workload.id)])
+    return headers, rows

@@ -1,0 +1,60 @@
+"""Derived metrics: values computed from a row's other metrics, registered by plugins.
+
+The core registers the ones every report wants (performance per watt); a plugin adds its own
+through ``chipfit_register_metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from chipfit.hookspecs import hookimpl
+
+
+@attrs.frozen
+class DerivedMetric:
+    """A metric computed from a row's metrics (SI units, JSON keys), or None where it does not apply."""
+
+    id: str
+    unit: str
+    higher_is_better: bool
+    function: Callable[[Mapping[str, Any]], float | None]
+    description: str = ""
+
+
+def _ratio(numerator: str, denominator: str) -> Callable[[Mapping[str, Any]], float | None]:
+    def compute(metrics: Mapping[str, Any]) -> float | None:
+        top, bottom = metrics.get(numerator), metrics.get(denominator)
+        if top is None or not bottom:
+            return None
+        return top / bottom
+
+    return compute
+
+
+@hookimpl
+def chipfit_register_metrics(register) -> None:
+    """Performance per watt and per dollar."""
+    register(DerivedMetric(
+        "ops_per_w", "ops/s/W", True, _ratio("ops_available_per_s", "power_w"),
+        "sustained ops/s per watt of device power (= ops per joule)",
+    ))
+    register(DerivedMetric(
+        "peak_ops_per_w", "ops/s/W", True, _ratio("peak_ops_per_s", "power_w"),
+        "datasheet peak ops/s per watt, at the row's precision",
+    ))
+    register(DerivedMetric(
+        "ops_per_s_per_usd", "ops/s/$", True, _ratio("ops_available_per_s", "hardware_cost_usd"),
+        "sustained ops/s per dollar of hardware",
+    ))
+
+
+def apply(metrics: dict[str, Any], derived: Mapping[str, DerivedMetric]) -> dict[str, Any]:
+    """A copy of ``metrics`` with every derived metric added (None where it does not apply)."""
+    out = dict(metrics)
+    for ident, metric in derived.items():
+        out[ident] = metric.function(out)
+    return out

@@ -1,0 +1,153 @@
+"""Finding and loading plugins: entry points in group ``chipfit``, ``-p MODULE``, and the core's defaults.
+
+Each entry point loads in its own ``try``: a plugin that fails to import is reported by name and
+the others still load (``CHIPFIT_STRICT_PLUGINS=1`` re-raises instead). Environment variables:
+
+``CHIPFIT_DISABLE_PLUGIN_AUTOLOAD``  any non-empty value: load no entry points (``-p`` still works)
+``CHIPFIT_LOAD_PLUGINS``             comma-separated entry-point names: load only these
+``CHIPFIT_STRICT_PLUGINS``           any non-empty value: a plugin that fails to load is an error
+``CHIPFIT_TRACE_PLUGINS``            any non-empty value: print every hook call to stderr
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from importlib import metadata
+
+import attrs
+import pluggy
+
+from chipfit import hookspecs
+from chipfit.errors import PluginError
+
+ENTRY_POINT_GROUP = "chipfit"
+
+#: Core modules registered in every manager: the roofline model (``trylast``), the built-in
+#: metrics and renderers. They are the defaults that vendor plugins improve upon.
+DEFAULT_PLUGINS = ("chipfit.roofline", "chipfit.metrics", "chipfit.render")
+
+
+@attrs.frozen
+class PluginInfo:
+    """What ``chipfit plugins`` shows of one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    origin: str  # "default", "entry point", "-p"
+
+
+@attrs.frozen
+class LoadFailure:
+    """A plugin that could not be loaded, and why."""
+
+    name: str
+    distribution: str | None
+    error: str
+
+
+@attrs.define
+class ChipfitPluginManager(pluggy.PluginManager):
+    """A pluggy manager that remembers where each plugin came from and which failed to load."""
+
+    origins: dict[str, tuple[str, str | None, str | None]] = attrs.field(factory=dict)
+    failures: list[LoadFailure] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        pluggy.PluginManager.__init__(self, "chipfit")
+
+    def info(self) -> list[PluginInfo]:
+        """Every registered plugin, in registration order, with the hooks it implements."""
+        rows = []
+        for name, plugin in self.list_name_plugin():
+            if plugin is None:
+                continue
+            origin, dist, version = self.origins.get(name, ("registered", None, None))
+            hooks = tuple(sorted(caller.name for caller in self.get_hookcallers(plugin) or ()))
+            rows.append(PluginInfo(name, dist, version, hooks, origin))
+        return rows
+
+
+def _truthy(name: str) -> bool:
+    return bool(os.environ.get(name, "").strip())
+
+
+def get_plugin_manager(
+    *,
+    autoload: bool | None = None,
+    extra: Iterable[str] = (),
+    blocked: Iterable[str] = (),
+) -> ChipfitPluginManager:
+    """Build a plugin manager: the core defaults, then entry points, then ``extra`` modules.
+
+    :param autoload: load entry points; None reads ``CHIPFIT_DISABLE_PLUGIN_AUTOLOAD``.
+    :param extra: module names to import and register, as ``-p MODULE`` does.
+    :param blocked: plugin names not to load, as ``-p no:NAME`` does.
+    :raises PluginError: an ``extra`` module that cannot be imported, or a hook implementation
+        that does not match its spec (misspelt hook name, unknown argument).
+    """
+    pm = ChipfitPluginManager()
+    pm.add_hookspecs(hookspecs)
+    blocked = set(blocked)
+    for name in blocked:
+        pm.set_blocked(name)
+    for module_name in DEFAULT_PLUGINS:
+        _register(pm, importlib.import_module(module_name), module_name, ("default", "chipfit", _version("chipfit")))
+    if autoload is None:
+        autoload = not _truthy("CHIPFIT_DISABLE_PLUGIN_AUTOLOAD")
+    if autoload:
+        _load_entry_points(pm, blocked)
+    for module_name in extra:
+        if module_name in blocked:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # the user named it: failing to import it is their error
+            raise PluginError(f"-p {module_name}: cannot import plugin module: {error}") from error
+        _register(pm, module, module_name, ("-p", None, None))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {error.plugin!r}: {error}") from error
+    return pm
+
+
+def _register(pm: ChipfitPluginManager, module, name: str, origin: tuple[str, str | None, str | None]) -> None:
+    if pm.is_blocked(name) or pm.has_plugin(name):
+        return
+    try:
+        pm.register(module, name=name)
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {name!r}: {error}") from error
+    pm.origins[name] = origin
+
+
+def _load_entry_points(pm: ChipfitPluginManager, blocked: set[str]) -> None:
+    only = {name.strip() for name in os.environ.get("CHIPFIT_LOAD_PLUGINS", "").split(",") if name.strip()}
+    strict = _truthy("CHIPFIT_STRICT_PLUGINS")
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in blocked or (only and entry_point.name not in only):
+            continue
+        dist = entry_point.dist.name if entry_point.dist else None
+        version = entry_point.dist.version if entry_point.dist else None
+        try:
+            module = entry_point.load()
+        except Exception as error:
+            message = f"{type(error).__name__}: {error}"
+            if strict:
+                raise PluginError(
+                    f"plugin {entry_point.name!r} (distribution {dist!r}) failed to load: {message}"
+                ) from error
+            pm.failures.append(LoadFailure(entry_point.name, dist, message))
+            continue
+        _register(pm, module, entry_point.name, ("entry point", dist, version))
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None

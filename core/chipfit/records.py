@@ -1,0 +1,487 @@
+"""The records chipfit passes around: devices, workloads, scenarios, results and reports.
+
+Every quantity is a plain float in SI base units (seconds, bytes, bytes/s, ops/s, watts, joules,
+US dollars). Display units live only in :mod:`chipfit.units` and in the parsers of data files.
+Records are frozen and validated on construction: a bad figure is rejected with a message that
+names the record and the field.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "Bound",
+    "Capability",
+    "Device",
+    "Efficiency",
+    "Kind",
+    "Operator",
+    "Phase",
+    "Precision",
+    "Report",
+    "Result",
+    "Scenario",
+    "ScenarioKind",
+    "Segment",
+    "Source",
+    "Status",
+    "Workload",
+]
+
+
+class Precision(enum.StrEnum):
+    """Numeric formats a device can compute in, widest first."""
+
+    FP64 = "fp64"
+    FP32 = "fp32"
+    TF32 = "tf32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+
+    @property
+    def bytes_per_value(self) -> float:
+        """Bytes one value of this precision occupies in memory (TF32 is stored as FP32)."""
+        return _BYTES_PER_VALUE[self]
+
+
+_BYTES_PER_VALUE = {
+    Precision.FP64: 8.0,
+    Precision.FP32: 4.0,
+    Precision.TF32: 4.0,
+    Precision.FP16: 2.0,
+    Precision.BF16: 2.0,
+    Precision.FP8: 1.0,
+    Precision.INT8: 1.0,
+    Precision.INT4: 0.5,
+}
+
+
+class Kind(enum.StrEnum):
+    """What sort of chip a device is."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+    APU = "apu"
+    ASIC = "asic"
+    NPU = "npu"
+    FPGA = "fpga"
+
+
+class Segment(enum.StrEnum):
+    """Where a device is deployed."""
+
+    EDGE = "edge"
+    DESKTOP = "desktop"
+    DATACENTER = "datacenter"
+
+
+class Capability(enum.StrEnum):
+    """What kinds of work a device can do at all."""
+
+    TRAINING = "training"
+    INFERENCE = "inference"
+    GENERAL_PURPOSE = "general-purpose"
+
+
+class Phase(enum.StrEnum):
+    """Which side of a model's life a workload is: training, inference, or neither (general)."""
+
+    INFERENCE = "inference"
+    TRAINING = "training"
+    GENERAL = "general"
+
+
+class ScenarioKind(enum.StrEnum):
+    """MLPerf's scenario names, plus training."""
+
+    SINGLE_STREAM = "single-stream"
+    OFFLINE = "offline"
+    SERVER = "server"
+    TRAINING = "training"
+
+
+class Source(enum.StrEnum):
+    """Where a result's numbers come from."""
+
+    MODELLED = "modelled"
+    MEASURED = "measured"
+    CALIBRATED = "calibrated"
+
+
+class Status(enum.StrEnum):
+    """Whether a cell of a comparison could be computed."""
+
+    OK = "ok"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"
+
+
+class Bound(enum.StrEnum):
+    """What limits a workload's time on a device."""
+
+    COMPUTE = "compute"
+    MEMORY = "memory"
+    OVERHEAD = "overhead"
+
+
+# --- validators -------------------------------------------------------------------------------
+
+_KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _owner(instance: Any) -> str:
+    ident = getattr(instance, "id", None)
+    return f"{type(instance).__name__} {ident!r}" if ident else type(instance).__name__
+
+
+def _kebab_id(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if not isinstance(value, str) or not _KEBAB.match(value):
+        raise ValueError(
+            f"{type(instance).__name__}: field 'id' must be kebab-case "
+            f"(lowercase letters, digits and single hyphens), got {value!r}"
+        )
+
+
+def _finite(instance: Any, attribute: attrs.Attribute, value: float | None, *, minimum: float = 0.0,
+            strict: bool = False) -> None:
+    if value is None:
+        return
+    bad = (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < minimum
+        or (strict and value == minimum)
+    )
+    if bad:
+        need = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise ValueError(
+            f"{_owner(instance)}: field {attribute.name!r} must be a finite number {need}, got {value!r}"
+        )
+
+
+def non_negative(instance: Any, attribute: attrs.Attribute, value: float | None) -> None:
+    """Validator: a finite number that is zero or more (None passes: the figure is optional)."""
+    _finite(instance, attribute, value)
+
+
+def positive(instance: Any, attribute: attrs.Attribute, value: float | None) -> None:
+    """Validator: a finite number greater than zero (None passes: the figure is optional)."""
+    _finite(instance, attribute, value, strict=True)
+
+
+def _fraction(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    _finite(instance, attribute, value, strict=True)
+    if value > 1:
+        raise ValueError(f"{_owner(instance)}: field {attribute.name!r} must be in (0, 1], got {value!r}")
+
+
+def _enum_converter(enum_type: type[enum.StrEnum], label: str):
+    def convert(value: Any) -> Any:
+        try:
+            return enum_type(value)
+        except ValueError:
+            known = ", ".join(member.value for member in enum_type)
+            raise ValueError(f"unknown {label} {value!r} (known: {known})") from None
+
+    convert.__doc__ = f"Convert a string to {enum_type.__name__}, naming the known values if it is not one."
+    return convert
+
+
+to_precision = _enum_converter(Precision, "precision")
+to_kind = _enum_converter(Kind, "kind")
+to_segment = _enum_converter(Segment, "segment")
+to_capability = _enum_converter(Capability, "capability")
+to_phase = _enum_converter(Phase, "phase")
+to_scenario_kind = _enum_converter(ScenarioKind, "scenario")
+
+
+def _optional(convert):
+    return lambda value: None if value is None else convert(value)
+
+
+def _peak_ops(value: Mapping[Any, float]) -> dict[Precision, float]:
+    peaks = {}
+    for precision, ops in dict(value).items():
+        try:
+            peaks[to_precision(precision)] = ops
+        except ValueError as error:
+            raise ValueError(f"field 'peak_ops.{precision}': {error}") from None
+    return peaks
+
+
+def _check_peak_ops(instance: Any, attribute: attrs.Attribute, value: Mapping[Precision, float]) -> None:
+    for precision, ops in value.items():
+        if isinstance(ops, bool) or not isinstance(ops, (int, float)) or not math.isfinite(ops) or ops <= 0:
+            raise ValueError(
+                f"{_owner(instance)}: field 'peak_ops.{precision}' must be a finite number > 0, got {ops!r}"
+            )
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Efficiency:
+    """How much of a device's datasheet peak real work sustains.
+
+    ``compute`` and ``memory`` are fractions of peak ops/s and of memory bandwidth;
+    ``overhead_s`` is a fixed cost per operator (kernel launch, dispatch), in seconds.
+    """
+
+    compute: float = attrs.field(validator=_fraction)
+    memory: float = attrs.field(validator=_fraction)
+    overhead_s: float = attrs.field(default=0.0, validator=non_negative)
+
+
+def _sources(value: Mapping[str, str] | None) -> dict[str, str]:
+    return {str(key): str(text) for key, text in dict(value or {}).items()}
+
+
+@attrs.frozen
+class Device:
+    """A chip (or board) that runs AI work, with its datasheet figures in SI units.
+
+    ``peak_ops`` holds dense peak ops/s per precision; only the precisions the device supports.
+    ``sources`` maps a field name (or ``peak_ops.<precision>``) to the document and place it came
+    from; ``derivations`` shows the arithmetic of derived figures; ``unconfirmed`` names figures
+    that no primary source confirmed.
+    """
+
+    id: str = attrs.field(validator=_kebab_id)
+    name: str
+    vendor: str
+    kind: Kind = attrs.field(converter=to_kind)
+    segment: Segment = attrs.field(converter=to_segment)
+    peak_ops: dict[Precision, float] = attrs.field(converter=_peak_ops, validator=_check_peak_ops)
+    memory_bandwidth: float = attrs.field(validator=positive)
+    memory_capacity: float = attrs.field(validator=positive)
+    power: float = attrs.field(validator=positive)
+    year: int = attrs.field(validator=positive)
+    capabilities: frozenset[Capability] = attrs.field(
+        converter=lambda caps: frozenset(to_capability(cap) for cap in caps)
+    )
+    runtimes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    price: float | None = attrs.field(default=None, validator=positive)
+    interconnect_bandwidth: float | None = attrs.field(default=None, validator=positive)
+    general_ops: float | None = attrs.field(default=None, validator=positive)
+    efficiency: Efficiency | None = None
+    sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
+    derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
+    unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    notes: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        vendor_slug = re.sub(r"[^a-z0-9]", "", self.vendor.lower())
+        if not self.id.replace("-", "").startswith(vendor_slug):
+            raise ValueError(
+                f"Device {self.id!r}: field 'id' must start with the vendor's name "
+                f"({self.vendor!r}), e.g. {vendor_slug}-..."
+            )
+        if not self.peak_ops and self.general_ops is None:
+            raise ValueError(f"Device {self.id!r}: field 'peak_ops' is empty and there is no 'general_ops'")
+        if Capability.GENERAL_PURPOSE in self.capabilities and self.general_ops is None:
+            raise ValueError(
+                f"Device {self.id!r}: field 'general_ops' is required for a general-purpose device"
+            )
+
+    def citation(self, field: str) -> str | None:
+        """The source of one figure (``power``, ``peak_ops.fp32`` …), with its derivation if any."""
+        parts = [text for text in (self.sources.get(field), self.derivations.get(field)) if text]
+        if not parts and "." in field:
+            return self.citation(field.split(".", 1)[0])
+        return "; ".join(parts) or None
+
+    def can(self, capability: Capability) -> bool:
+        """Whether the device has a capability (training, inference, general-purpose)."""
+        return capability in self.capabilities
+
+
+@attrs.frozen
+class Operator:
+    """The cost of one operator (a layer, a kernel) for one sample at the workload's precision.
+
+    ``ops`` counts arithmetic operations (a multiply-add is 2); ``weight_bytes`` are read once
+    per batch and so amortised by batching; ``activation_bytes`` are read and written per sample.
+    ``repeat`` lets a workload state N identical operators once.
+    """
+
+    op_type: str
+    ops: float = attrs.field(validator=non_negative)
+    weight_bytes: float = attrs.field(default=0.0, validator=non_negative)
+    activation_bytes: float = attrs.field(default=0.0, validator=non_negative)
+    name: str = ""
+    repeat: int = attrs.field(default=1, validator=positive)
+
+
+def _operators(value: Any) -> tuple[Operator, ...]:
+    return tuple(value)
+
+
+def _check_operators(instance: Any, attribute: attrs.Attribute, value: tuple[Operator, ...]) -> None:
+    if not value:
+        raise ValueError(f"{_owner(instance)}: field 'operators' must hold at least one operator")
+    for index, operator in enumerate(value):
+        if not isinstance(operator, Operator):
+            raise ValueError(
+                f"{_owner(instance)}: field 'operators[{index}]' must be an Operator, got {type(operator).__name__}"
+            )
+
+
+@attrs.frozen
+class Workload:
+    """A unit of AI (or general-purpose) work, as a per-sample cost per operator.
+
+    ``precision`` is the precision the operator byte counts assume; the model rescales bytes
+    when a scenario asks for another precision. A training workload adds ``dataset_samples``,
+    ``epochs`` and ``backward_factor`` (backward cost as a multiple of forward: 2 by default).
+    """
+
+    id: str = attrs.field(validator=_kebab_id)
+    name: str
+    domain: str
+    phase: Phase = attrs.field(converter=to_phase)
+    operators: tuple[Operator, ...] = attrs.field(converter=_operators, validator=_check_operators)
+    parameters: float = attrs.field(default=0.0, validator=non_negative)
+    precision: Precision = attrs.field(default=Precision.FP32, converter=to_precision)
+    batch: int = attrs.field(default=1, validator=positive)
+    latency_target: float | None = attrs.field(default=None, validator=positive)
+    dataset_samples: float | None = attrs.field(default=None, validator=positive)
+    epochs: float | None = attrs.field(default=None, validator=positive)
+    backward_factor: float = attrs.field(default=2.0, validator=non_negative)
+    sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
+    derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
+    unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    notes: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.phase is Phase.TRAINING and (self.dataset_samples is None or self.epochs is None):
+            raise ValueError(
+                f"Workload {self.id!r}: a training workload needs fields 'dataset_samples' and 'epochs'"
+            )
+
+    @property
+    def ops_per_sample(self) -> float:
+        """Forward ops for one sample, summed over operators."""
+        return sum(op.ops * op.repeat for op in self.operators)
+
+    @property
+    def weight_bytes(self) -> float:
+        """Bytes of weights at the workload's own precision."""
+        return sum(op.weight_bytes * op.repeat for op in self.operators)
+
+    @property
+    def activation_bytes_per_sample(self) -> float:
+        """Activation bytes moved for one sample, summed over operators."""
+        return sum(op.activation_bytes * op.repeat for op in self.operators)
+
+    def citation(self, field: str) -> str | None:
+        """The source of one figure, with its derivation if any."""
+        parts = [text for text in (self.sources.get(field), self.derivations.get(field)) if text]
+        return "; ".join(parts) or None
+
+
+@attrs.frozen
+class Scenario:
+    """How a workload is run: MLPerf's single-stream, offline, server, or training on ``count`` devices.
+
+    ``batch`` and ``precision`` of None take the workload's defaults; ``latency_target`` (seconds)
+    of None takes the workload's own target, if any.
+    """
+
+    kind: ScenarioKind = attrs.field(default=ScenarioKind.SINGLE_STREAM, converter=to_scenario_kind)
+    batch: int | None = attrs.field(default=None, validator=positive)
+    precision: Precision | None = attrs.field(default=None, converter=_optional(to_precision))
+    count: int = attrs.field(default=1, validator=positive)
+    latency_target: float | None = attrs.field(default=None, validator=positive)
+
+    def describe(self) -> str:
+        """A short human label: ``offline b8 int8 x4``."""
+        parts = [str(self.kind)]
+        if self.batch is not None:
+            parts.append(f"b{self.batch}")
+        if self.precision is not None:
+            parts.append(str(self.precision))
+        if self.count != 1:
+            parts.append(f"x{self.count}")
+        return " ".join(parts)
+
+
+Metric = float | int | bool | str | None
+
+
+@attrs.frozen
+class Result:
+    """One cell of a comparison: a device running a workload in a scenario.
+
+    ``source`` says whether its numbers are modelled, measured or calibrated; ``status`` is ok,
+    unsupported (with the reason) or failed (with the reason, when a plugin misbehaved).
+    ``explain`` holds the arithmetic behind the numbers, one line per step.
+    """
+
+    device: str
+    workload: str
+    scenario: Scenario
+    source: Source = attrs.field(converter=Source)
+    status: Status = attrs.field(converter=Status)
+    metrics: dict[str, Metric] = attrs.field(factory=dict, converter=dict)
+    reason: str = ""
+    plugin: str = ""
+    explain: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    group: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the cell has numbers."""
+        return self.status is Status.OK
+
+
+@attrs.frozen
+class ClaimCheck:
+    """A published claim set against what chipfit computes, with the arithmetic shown."""
+
+    text: str
+    expected: float | None
+    value: float | None
+    formula: str
+    arithmetic: str
+    verdict: str
+    tolerance: float
+    source: str = ""
+    why: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """Computed value divided by the claimed one."""
+        if self.value is None or not self.expected:
+            return None
+        return self.value / self.expected
+
+
+@attrs.frozen
+class Report:
+    """A comparison: its rows, the baseline they are compared with, and where it was made."""
+
+    title: str
+    rows: tuple[Result, ...] = attrs.field(converter=tuple)
+    baseline: str | None = None
+    spec: dict[str, Any] = attrs.field(factory=dict)
+    environment: dict[str, Any] = attrs.field(factory=dict)
+    created: str = ""
+    claims: tuple[ClaimCheck, ...] = attrs.field(default=(), converter=tuple)
+    description: str = ""
+
+    @property
+    def failed(self) -> tuple[Result, ...]:
+        """Rows a plugin failed to produce."""
+        return tuple(row for row in self.rows if row.status is Status.FAILED)

@@ -1,0 +1,236 @@
+"""Report renderers: text and markdown for people, csv and json for scripts.
+
+Text and markdown show, per group, a table whose ``source`` column says modelled or measured,
+then the arithmetic behind each row, then the claims checked. CSV and JSON keep SI units under
+the metric keys of the design (``latency_s``, ``throughput_sps`` …).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from chipfit.hookspecs import hookimpl
+from chipfit.records import ClaimCheck, Report, Result, ScenarioKind
+from chipfit.units import display, label, ratio
+
+
+@attrs.frozen
+class Renderer:
+    """A report format: ``function(report) -> str``; ``extension`` names files written with ``-o``."""
+
+    name: str
+    function: Callable[[Report], str]
+    extension: str
+    description: str = ""
+
+
+#: Columns shown by default for each scenario (a group's ``columns`` overrides them).
+DEFAULT_COLUMNS = {
+    ScenarioKind.SINGLE_STREAM: ("latency_s", "throughput_sps", "ops_required_per_s", "ops_available_per_s",
+                                 "meets_target", "bound", "energy_per_sample_j", "power_w", "hardware_cost_usd"),
+    ScenarioKind.OFFLINE: ("batch", "throughput_sps", "latency_s", "bound", "utilization", "samples_per_j",
+                           "samples_per_s_per_usd"),
+    ScenarioKind.SERVER: ("batch", "throughput_sps", "latency_s", "meets_target", "bound", "samples_per_j"),
+    ScenarioKind.TRAINING: ("time_to_train_s", "ops_total", "utilization", "train_to_infer_ops_ratio", "energy_j",
+                            "hardware_cost_usd"),
+}
+
+
+def _groups(report: Report) -> list[tuple[str, list[Result]]]:
+    groups: dict[str, list[Result]] = {}
+    for row in report.rows:
+        groups.setdefault(row.group, []).append(row)
+    return list(groups.items())
+
+
+def _group_spec(report: Report, group: str) -> dict[str, Any]:
+    for entry in report.spec.get("groups", ()):
+        if entry.get("id") == group:
+            return entry
+    return {}
+
+
+def _columns(report: Report, group: str, rows: list[Result]) -> tuple[str, ...]:
+    chosen = _group_spec(report, group).get("columns")
+    if chosen:
+        return tuple(chosen)
+    present = {key for row in rows for key in row.metrics}
+    general = all("ops_required_per_s" not in row.metrics and "batch" not in row.metrics for row in rows if row.ok)
+    if general and any(row.ok for row in rows):
+        return tuple(c for c in ("latency_s", "ops_total", "ops_available_per_s", "energy_j", "power_w") if c in present)
+    return tuple(c for c in DEFAULT_COLUMNS[rows[0].scenario.kind] if c in present)
+
+
+def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str:
+    import tabulate  # imported here: only rendering pays for it
+
+    columns = _columns(report, group, rows)
+    several = len({row.workload for row in rows}) > 1
+    baseline = report.baseline is not None and any("vs_baseline" in row.metrics for row in rows)
+    headers = ["device", *(["workload"] if several else []), "source", *(label(c) for c in columns)]
+    if baseline:
+        headers.append(f"vs {report.baseline}")
+    headers.append("note")
+    body = []
+    for row in rows:
+        cells = [row.device, *([row.workload] if several else []), str(row.source)]
+        if row.ok:
+            cells += [display(c, row.metrics.get(c)) for c in columns]
+        else:
+            cells += ["-"] * len(columns)
+        if baseline:
+            cells.append(ratio(row.metrics.get("vs_baseline")))
+        cells.append("" if row.ok else f"{row.status}: {row.reason}")
+        body.append(cells)
+    return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str) -> str:
+    import tabulate
+
+    body = []
+    for index, check in enumerate(checks, start=1):
+        claimed = "" if check.expected is None else f"{check.expected:.4g}"
+        value = "" if check.value is None else f"{check.value:.4g}"
+        body.append([index, check.text, claimed, value, ratio(check.ratio), check.verdict])
+    headers = ["#", "claim", "claimed", "chipfit", "chipfit/claimed", "verdict"]
+    return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True, maxcolwidths=[None, 60])
+
+
+def _document(report: Report, *, markdown: bool, explain: bool = True) -> str:
+    tablefmt = "github" if markdown else "simple"
+    heading = (lambda text, level: f"{'#' * level} {text}") if markdown else \
+        (lambda text, level: f"{text}\n{'=-'[min(level, 2) - 1] * len(text)}")
+    bullet = "- " if markdown else "  "
+    out = [heading(report.title, 1), ""]
+    if report.description:
+        out += [report.description.strip(), ""]
+    out += [f"Numbers are modelled (roofline model, datasheet figures) unless the source column says measured."
+            + (f" Ratios are against {report.baseline}." if report.baseline else ""), ""]
+    for group, rows in _groups(report):
+        spec = _group_spec(report, group)
+        out += [heading(spec.get("title") or group, 2), ""]
+        out += [f"Scenario: {rows[0].scenario.describe()}"
+                + (f", latency target {rows[0].scenario.latency_target * 1e3:g} ms"
+                   if rows[0].scenario.latency_target else ""), ""]
+        if spec.get("note"):
+            out += [spec["note"].strip(), ""]
+        out += [_table(report, group, rows, tablefmt), ""]
+        if explain:
+            for row in rows:
+                if row.explain:
+                    out.append(f"{'**' if markdown else ''}{row.device} x {row.workload}{'**' if markdown else ''}:")
+                    out += [f"{bullet}{line}" for line in row.explain]
+            out.append("")
+    if report.claims:
+        out += [heading("Claims checked", 2), "", _claims_table(report.claims, tablefmt), ""]
+        for index, check in enumerate(report.claims, start=1):
+            out.append(f"{index}. {check.formula}" + (f"  ->  {check.arithmetic}" if check.arithmetic else ""))
+            if check.source:
+                out.append(f"{bullet}claimed by: {check.source}")
+            if check.verdict == "differs" and check.why:
+                out.append(f"{bullet}why they differ: {check.why.strip()}")
+            elif check.why:
+                out.append(f"{bullet}note: {check.why.strip()}")
+        out.append("")
+    failed = report.failed
+    if failed:
+        out += [f"{len(failed)} cell(s) failed: see the note column.", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_text(report: Report) -> str:
+    """Plain-text tables for a terminal."""
+    return _document(report, markdown=False)
+
+
+def render_markdown(report: Report) -> str:
+    """GitHub-flavoured markdown."""
+    return _document(report, markdown=True)
+
+
+def _scenario_dict(row: Result) -> dict[str, Any]:
+    scenario = row.scenario
+    return {
+        "kind": str(scenario.kind),
+        "batch": scenario.batch,
+        "precision": None if scenario.precision is None else str(scenario.precision),
+        "count": scenario.count,
+        "latency_target_s": scenario.latency_target,
+    }
+
+
+def row_dict(row: Result) -> dict[str, Any]:
+    """One result as the JSON object scripts read (SI units)."""
+    return {
+        "group": row.group,
+        "device": row.device,
+        "workload": row.workload,
+        "scenario": _scenario_dict(row),
+        "source": str(row.source),
+        "status": str(row.status),
+        "reason": row.reason,
+        "plugin": row.plugin,
+        "metrics": dict(row.metrics),
+        "explain": list(row.explain),
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """A whole report as a JSON-ready dict."""
+    return {
+        "title": report.title,
+        "description": report.description,
+        "created": report.created,
+        "baseline": report.baseline,
+        "environment": report.environment,
+        "spec": report.spec,
+        "rows": [row_dict(row) for row in report.rows],
+        "claims": [
+            {**attrs.asdict(check), "ratio": check.ratio} for check in report.claims
+        ],
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as JSON: rows with ``metrics`` in SI units under the design's keys."""
+    return json.dumps(report_dict(report), indent=2, sort_keys=False) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    """One line per row: where it ran, its scenario, its status, then every metric (SI units)."""
+    keys: list[str] = []
+    for row in report.rows:
+        keys += [key for key in row.metrics if key not in keys]
+    fixed = ["group", "device", "workload", "scenario", "batch", "precision", "count", "latency_target_s",
+             "source", "status", "reason", "plugin"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fixed + keys)
+    for row in report.rows:
+        scenario = _scenario_dict(row)
+        writer.writerow([
+            row.group, row.device, row.workload, scenario["kind"], scenario["batch"], scenario["precision"],
+            scenario["count"], scenario["latency_target_s"], row.source, row.status, row.reason, row.plugin,
+            *(_csv_value(row.metrics.get(key)) for key in keys),
+        ])
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    return "" if value is None else value
+
+
+@hookimpl
+def chipfit_register_renderers(register) -> None:
+    """The built-in formats: text, markdown, csv, json."""
+    register(Renderer("text", render_text, "txt", "tables for a terminal, with the arithmetic"))
+    register(Renderer("markdown", render_markdown, "md", "GitHub-flavoured markdown"))
+    register(Renderer("csv", render_csv, "csv", "one line per row, SI units"))
+    register(Renderer("json", render_json, "json", "the whole report, SI units"))

@@ -1,0 +1,165 @@
+"""The runner: a comparison spec and the plugins in, a :class:`~chipfit.records.Report` out.
+
+Each cell asks ``chipfit_estimate`` (the first plugin that answers wins; the roofline model
+answers last). A plugin that raises or returns something that is not a result for that cell
+costs only that cell: it becomes a ``failed`` row naming the plugin and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from collections.abc import Iterable
+from importlib import metadata
+
+import attrs
+import pluggy
+
+from chipfit import claims as claim_checks
+from chipfit import metrics as derived_metrics
+from chipfit import tomlfile
+from chipfit.catalogue import Catalogue, HookFailure, call_first
+from chipfit.errors import UnknownIdError
+from chipfit.records import (
+    Device,
+    Phase,
+    Report,
+    Result,
+    Scenario,
+    ScenarioKind,
+    Source,
+    Status,
+    Workload,
+)
+from chipfit.spec import Spec
+
+
+def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario) -> Result:
+    """One modelled cell; a plugin's failure becomes a ``failed`` row naming it."""
+    try:
+        result, plugin = call_first(pm, "chipfit_estimate", device=device, workload=workload, scenario=scenario)
+    except HookFailure as failure:
+        return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
+                      reason=str(failure), plugin=failure.plugin)
+    problem = _malformed(result, device, workload)
+    if problem:
+        return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
+                      reason=f"plugin {plugin!r} {problem}", plugin=plugin or "")
+    return attrs.evolve(result, plugin=result.plugin or plugin)
+
+
+def _malformed(result: object, device: Device, workload: Workload) -> str | None:
+    if result is None:
+        return "no plugin answered chipfit_estimate"
+    if not isinstance(result, Result):
+        return f"returned a {type(result).__name__}, not a Result"
+    if (result.device, result.workload) != (device.id, workload.id):
+        return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
+    return None
+
+
+#: The metric a row is compared with the baseline on, and whether higher is better.
+_HEADLINE = {
+    ScenarioKind.SINGLE_STREAM: ("latency_s", False),
+    ScenarioKind.OFFLINE: ("throughput_sps", True),
+    ScenarioKind.SERVER: ("throughput_sps", True),
+    ScenarioKind.TRAINING: ("time_to_train_s", False),
+}
+
+
+def headline(scenario: Scenario, workload: Workload | None = None) -> tuple[str, bool]:
+    """The metric that ranks rows of a scenario, and whether higher is better."""
+    if workload is not None and workload.phase is Phase.GENERAL:
+        return "latency_s", False
+    return _HEADLINE[scenario.kind]
+
+
+def with_baseline(rows: list[Result], baseline: str | None, workloads: dict[str, Workload]) -> list[Result]:
+    """Add ``vs_baseline`` (how many times better than the baseline device) to each ok row."""
+    if baseline is None:
+        return rows
+    base = {(row.group, row.workload): row for row in rows if row.device == baseline and row.ok}
+    out = []
+    for row in rows:
+        reference = base.get((row.group, row.workload))
+        if row.ok and reference is not None:
+            metric, higher = headline(row.scenario, workloads.get(row.workload))
+            mine, theirs = row.metrics.get(metric), reference.metrics.get(metric)
+            if mine and theirs:
+                ratio = mine / theirs if higher else theirs / mine
+                row = attrs.evolve(row, metrics={**row.metrics, "vs_baseline": ratio})
+        out.append(row)
+    return out
+
+
+def environment(pm: pluggy.PluginManager) -> dict:
+    """Where a report was made: platform, Python, and each plugin's distribution and version."""
+    from chipfit.plugins import ChipfitPluginManager
+
+    plugins = {}
+    if isinstance(pm, ChipfitPluginManager):
+        plugins = {info.name: info.version for info in pm.info()}
+    try:
+        version = metadata.version("chipfit")
+    except metadata.PackageNotFoundError:
+        version = None
+    return {
+        "chipfit": version,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "plugins": plugins,
+    }
+
+
+def _resolve(ids: Iterable[str], known: dict, kind: str, text: str, where: str, at: list) -> list:
+    """Look up each id; an unknown one names the spec file, the line and the closest known ids."""
+    out = []
+    for index, ident in enumerate(ids):
+        if ident not in known:
+            line = tomlfile.locate(text, [*at, index])
+            place = f"{where}, line {line}" if line else where
+            raise UnknownIdError(kind, ident, known, where=f"{place}: {tomlfile.dotted([*at, index])}")
+        out.append(known[ident])
+    return out
+
+
+def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str = "", where: str = "") -> Report:
+    """Run every cell of a spec and check its claims.
+
+    :raises UnknownIdError: a device or workload id no plugin registered (closest ids suggested).
+    :raises SpecError: a claim whose arithmetic does not compute.
+    """
+    rows: list[Result] = []
+    for index, group in enumerate(spec.groups):
+        at = ["groups", index]
+        devices = _resolve(group.devices, catalogue.devices, "device", text, where, [*at, "devices"])
+        workloads = _resolve(group.workloads, catalogue.workloads, "workload", text, where, [*at, "workloads"])
+        scenario = group.to_scenario()
+        for workload in workloads:
+            for device in devices:
+                row = estimate_cell(pm, device, workload, scenario)
+                if row.ok:
+                    row = attrs.evolve(row, metrics=derived_metrics.apply(row.metrics, catalogue.metrics))
+                rows.append(attrs.evolve(row, group=group.id))
+    if spec.baseline is not None:
+        _resolve([spec.baseline], catalogue.devices, "device", text, where, ["baseline"])
+    rows = with_baseline(rows, spec.baseline, catalogue.workloads)
+    cells = {(row.group, row.device, row.workload): row for row in rows}
+    checks = []
+    for claim in spec.claims:
+        cell = cells.get((claim.cell.group, claim.cell.device, claim.cell.workload))
+        versus = None
+        if claim.versus is not None:
+            versus = cells.get((claim.versus.group, claim.versus.device, claim.versus.workload))
+        checks.append(claim_checks.check(claim, cell, versus, where=where))
+    return Report(
+        title=spec.title,
+        description=spec.description,
+        rows=tuple(rows),
+        baseline=spec.baseline,
+        spec=tomlfile.unstructure(spec),
+        environment=environment(pm),
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        claims=tuple(checks),
+    )

@@ -1,0 +1,147 @@
+"""Comparison specs: the TOML file ``chipfit run`` reads.
+
+A spec names a title, an optional baseline device (its row in each group is 1x), groups of
+devices x workloads under one scenario, and optional claims to check against the results::
+
+    title = "Edge vision"
+    baseline = "nvidia-jetson-agx-orin-64gb"
+
+    [[groups]]
+    id = "vision"
+    devices = ["nvidia-jetson-agx-orin-64gb", "flexlogix-inferx-x1"]
+    workloads = ["yolov3-608"]
+    scenario = "single-stream"      # single-stream | offline | server | training
+    precision = "int8"
+    latency_target_ms = 40
+
+    [[claims]]
+    text = "X1 is 2x the Orin on ops/s"
+    expected = 2
+    cell = { group = "vision", device = "flexlogix-inferx-x1", workload = "yolov3-608" }
+    versus = { group = "vision", device = "nvidia-jetson-agx-orin-64gb", workload = "yolov3-608" }
+    value = "ops_available_per_s / versus.ops_available_per_s"
+
+Every key is checked: a misspelt one is an error naming it, its line and the key meant.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import attrs
+
+from chipfit import tomlfile
+from chipfit.errors import SpecError
+from chipfit.records import Scenario
+from chipfit.units import MILLI
+
+
+@attrs.frozen
+class CellRef:
+    """One cell of a report: a group, a device, a workload."""
+
+    group: str
+    device: str
+    workload: str
+
+
+@attrs.frozen
+class GroupSpec:
+    """Devices x workloads run under one scenario."""
+
+    id: str
+    devices: list[str]
+    workloads: list[str]
+    title: str = ""
+    scenario: str = "single-stream"
+    batch: int | None = None
+    precision: str | None = None
+    count: int = 1
+    latency_target_ms: float | None = None
+    note: str = ""
+    columns: list[str] | None = None
+
+    def to_scenario(self) -> Scenario:
+        """The scenario record (SI units)."""
+        target = None if self.latency_target_ms is None else self.latency_target_ms * MILLI
+        return Scenario(self.scenario, self.batch, self.precision, self.count, target)
+
+
+@attrs.frozen
+class ClaimSpec:
+    """A published claim: an expected value, and the arithmetic that computes it from cells.
+
+    ``value`` is an arithmetic expression over the metrics of ``cell`` (bare names, e.g.
+    ``latency_s``) and of ``versus`` (``versus.latency_s``); with ``expected`` set, the claim
+    agrees when the computed value is within ``tolerance`` (relative) of it.
+    """
+
+    text: str
+    cell: CellRef
+    value: str
+    expected: float | None = None
+    tolerance: float = 0.25
+    versus: CellRef | None = None
+    source: str = ""
+    why: str = ""
+
+
+@attrs.frozen
+class Spec:
+    """A whole comparison spec."""
+
+    title: str
+    groups: list[GroupSpec]
+    baseline: str | None = None
+    description: str = ""
+    claims: list[ClaimSpec] = attrs.field(factory=list)
+
+
+def load(path: str | Path) -> tuple[Spec, str]:
+    """Read and check a spec file; return it with its text.
+
+    :raises SpecError: naming the file, the line and the key, for invalid TOML, an unknown or
+        misspelt key, a wrong type, a bad scenario or precision, or a duplicate group id.
+    """
+    text, data = tomlfile.read(path)
+    return parse(text, data, str(path)), text
+
+
+def parse(text: str, data: dict, where: str) -> Spec:
+    """Check parsed TOML as a spec (see :func:`load`)."""
+    spec = tomlfile.structure(data, Spec, text=text, where=where)
+    seen: set[str] = set()
+    for index, group in enumerate(spec.groups):
+        at = ["groups", index]
+        if group.id in seen:
+            raise SpecError(f"duplicate group id {group.id!r}", path=where, line=tomlfile.locate(text, [*at, "id"]))
+        seen.add(group.id)
+        for key in ("devices", "workloads"):
+            if not getattr(group, key):
+                raise SpecError(f"groups[{index}].{key} is empty", path=where, line=tomlfile.locate(text, [*at, key]))
+        try:
+            group.to_scenario()
+        except ValueError as error:
+            key = _key_in(str(error), ("scenario", "precision", "batch", "count", "latency_target_ms"))
+            raise SpecError(f"groups[{index}]: {error}", path=where,
+                            line=tomlfile.locate(text, [*at, key] if key else at)) from None
+    for index, claim in enumerate(spec.claims):
+        for name, ref in (("cell", claim.cell), ("versus", claim.versus)):
+            if ref is not None and ref.group not in seen:
+                raise SpecError(
+                    f"claims[{index}].{name}.group {ref.group!r} is not a group of this spec",
+                    path=where, line=tomlfile.locate(text, ["claims", index, name]),
+                )
+        if not 0 <= claim.tolerance:
+            raise SpecError(f"claims[{index}].tolerance must be >= 0", path=where,
+                            line=tomlfile.locate(text, ["claims", index, "tolerance"]))
+    return spec
+
+
+def _key_in(message: str, keys: tuple[str, ...]) -> str | None:
+    """The spec key a scenario error is about: the field it names, else the first key it mentions."""
+    if match := re.search(r"field '(\w+)'", message):
+        name = match.group(1)
+        return next((key for key in keys if key.startswith(name)), None)
+    return next((key for key in keys if key.split("_")[0] in message.lower()), None)

@@ -1,0 +1,168 @@
+"""Reading TOML files into records strictly: an unknown key, a wrong type or a bad value is a
+:class:`~chipfit.errors.SpecError` that names the file, the line and the key.
+
+One private cattrs converter serves every file chipfit reads (comparison specs, datasheets):
+extra keys are forbidden, numbers must be numbers (``true`` is not a batch size), and each
+error is traced back from its path (``groups[1].precision``) to the line that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from chipfit.errors import SpecError, suggest
+
+T = TypeVar("T")
+PathStep = str | int
+
+
+def _number(kind: type):
+    def structure(value: Any, _type: type) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number, got {value!r}")
+        if kind is int and not float(value).is_integer():
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return kind(value)
+
+    return structure
+
+
+def _string(value: Any, _type: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(int, _number(int))
+_converter.register_structure_hook(float, _number(float))
+_converter.register_structure_hook(str, _string)
+
+
+def read(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """Read a TOML file: its text and its parsed tables.
+
+    :raises SpecError: the file cannot be read, or is not valid TOML (naming line and column).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"cannot read file: {error.strerror if isinstance(error, OSError) else error}",
+                        path=str(path)) from None
+    return text, parse(text, str(path))
+
+
+def parse(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error becomes a :class:`SpecError` with its line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        line = int(match.group(1)) if match else None
+        if match:
+            message += f" (column {match.group(2)})"
+        raise SpecError(f"invalid TOML: {message}", path=where, line=line) from None
+
+
+def structure(data: dict[str, Any], cls: type[T], *, text: str, where: str) -> T:
+    """Build ``cls`` from parsed TOML; the first problem becomes a :class:`SpecError` with its line."""
+    try:
+        return _converter.structure(data, cls)
+    except (ClassValidationError, IterableValidationError) as error:
+        path, leaf = next(_leaves(error, []))
+        raise _spec_error(path, leaf, text=text, where=where) from None
+
+
+def _leaves(error: BaseException, path: list[PathStep]):
+    if isinstance(error, (ClassValidationError, IterableValidationError)):
+        for sub in error.exceptions:
+            step: list[PathStep] = []
+            for note in getattr(sub, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    step = [note.name]
+                elif isinstance(note, IterableValidationNote):
+                    step = [note.index]
+            yield from _leaves(sub, path + step)
+    else:
+        yield path, error
+
+
+def dotted(path: Sequence[PathStep]) -> str:
+    """``['groups', 1, 'batch']`` as ``groups[1].batch``."""
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out or "the top level"
+
+
+def _spec_error(path: list[PathStep], error: BaseException, *, text: str, where: str) -> SpecError:
+    if isinstance(error, ForbiddenExtraKeysError):
+        key = sorted(error.extra_fields)[0]
+        fields = [field.name for field in error.cl.__attrs_attrs__]
+        message = f"unknown key {key!r} in {dotted(path)}"
+        close = suggest(key, fields)
+        message += f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(fields)})"
+        return SpecError(message, path=where, line=locate(text, [*path, key]))
+    if isinstance(error, KeyError):
+        return SpecError(f"missing required key {dotted(path)!r}", path=where, line=locate(text, path))
+    detail = str(error.args[0]) if error.args else type(error).__name__
+    return SpecError(f"bad value for {dotted(path)!r}: {detail}", path=where, line=locate(text, path))
+
+
+_ARRAY_TABLE = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
+_TABLE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+))*)\s*=""")
+
+
+def _key_parts(key: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", key)]
+
+
+def locate(text: str, path: Sequence[PathStep]) -> int | None:
+    """The line (1-based) of the deepest part of ``path`` that the text names, or None.
+
+    Follows table headers, arrays of tables (counting them) and keys; good enough to point a
+    person at ``batch = true`` in the second ``[[groups]]``.
+    """
+    target = list(path)
+    table: list[PathStep] = []
+    counts: dict[tuple[str, ...], int] = {}
+    best_line, best_depth = None, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := _ARRAY_TABLE.match(line):
+            name = tuple(_key_parts(match.group(1)))
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            table = [*name, index]
+            candidate = table
+        elif match := _TABLE.match(line):
+            table = _key_parts(match.group(1))
+            candidate = table
+        elif match := _KEY.match(line):
+            candidate = [*table, *_key_parts(match.group(1))]
+        else:
+            continue
+        depth = len(candidate)
+        if depth > best_depth and target[:depth] == candidate:
+            best_line, best_depth = number, depth
+    return best_line
+
+
+def unstructure(record: Any) -> Any:
+    """A record as plain dicts and lists (the spec as it is kept in a report)."""
+    return _converter.unstructure(record)

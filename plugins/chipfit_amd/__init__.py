@@ -1,0 +1,13 @@
+"""AMD devices for chipfit: Instinct MI250X and MI300A.
+
+Every figure, with its source, is in ``devices.toml`` beside this module.
+"""
+
+import chipfit
+from chipfit.datasheets import register_datasheet
+
+
+@chipfit.hookimpl
+def chipfit_register_devices(register):
+    """Register the AMD devices of devices.toml."""
+    register_datasheet(register, __name__)

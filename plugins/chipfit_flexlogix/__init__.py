@@ -1,0 +1,13 @@
+"""Flex Logix devices for chipfit: InferX X1 (X1P1 board).
+
+Every figure, with its source, is in ``devices.toml`` beside this module.
+"""
+
+import chipfit
+from chipfit.datasheets import register_datasheet
+
+
+@chipfit.hookimpl
+def chipfit_register_devices(register):
+    """Register the Flex Logix devices of devices.toml."""
+    register_datasheet(register, __name__)

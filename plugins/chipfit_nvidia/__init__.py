@@ -1,0 +1,13 @@
+"""NVIDIA devices for chipfit: GeForce GTX 1080 Ti, Jetson AGX Xavier and AGX Orin, H100 SXM5.
+
+Every figure, with its source, is in ``devices.toml`` beside this module.
+"""
+
+import chipfit
+from chipfit.datasheets import register_datasheet
+
+
+@chipfit.hookimpl
+def chipfit_register_devices(register):
+    """Register the NVIDIA devices of devices.toml."""
+    register_datasheet(register, __name__)
