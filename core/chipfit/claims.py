@@ -125,7 +125,8 @@ def check(
     else:
         ratio = value / claim.expected if claim.expected else float("inf")
         verdict = "agrees" if abs(ratio - 1) <= claim.tolerance else "differs"
-    return ClaimCheck(value=value, arithmetic=f"{arithmetic} = {_number(value)}", verdict=verdict, **common)
+    shown = arithmetic if isinstance(tree, (ast.Name, ast.Attribute, ast.Constant)) else f"{arithmetic} = {_number(value)}"
+    return ClaimCheck(value=value, arithmetic=shown, verdict=verdict, **common)
 
 
 def _scope(row: Result) -> dict[str, Any]:

@@ -115,10 +115,17 @@ def memory_footprint(workload: Workload, precision: Precision, batch: int, train
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     weights = workload.weight_bytes * scale
     if training:
-        # every activation is kept for the backward pass
-        return weights * TRAINING_STATE_FACTOR + workload.activation_bytes_per_sample * scale * batch
+        # the backward pass needs every operator's output; an operator's activation traffic is
+        # its input plus its output, and one's output is the next one's input: keep about half
+        kept = workload.activation_bytes_per_sample / 2
+        return weights * TRAINING_STATE_FACTOR + kept * scale * batch
     largest = max(op.activation_bytes for op in workload.operators)
     return weights + largest * scale * batch
+
+
+def _figure(device: Device, field: str, value: float, unit: str) -> str:
+    """A datasheet figure for an explanation, marked where no primary source confirmed it."""
+    return si_number(value, unit) + (" (unconfirmed)" if field in device.unconfirmed else "")
 
 
 def _unsupported(device: Device, workload: Workload, scenario: Scenario, reason: str) -> Result:
@@ -194,9 +201,10 @@ def _general(device: Device, workload: Workload, scenario: Scenario) -> Result:
     metrics["energy_j"] = metrics["power_w"] * latency
     _energy(metrics, 1 / latency)
     explain = (
-        f"general-purpose work: {si_number(ops, 'ops')} / {si_number(device.general_ops, 'ops/s')} "
+        f"general-purpose work: {si_number(ops, 'ops')} / {_figure(device, 'general_ops', device.general_ops, 'ops/s')} "
         f"sustained (general_ops) = {duration(latency)}",
-        f"energy = {si_number(device.power, 'W')} x {duration(latency)} = {si_number(metrics['energy_j'], 'J')}",
+        f"energy = {_figure(device, 'power', device.power, 'W')} x {duration(latency)} = "
+        f"{si_number(metrics['energy_j'], 'J')}",
     )
     return Result(device.id, workload.id, scenario, Source.MODELLED, Status.OK, metrics, explain=explain)
 
@@ -230,8 +238,9 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
         f"{workload.name}: {si_number(ops_per_sample, 'ops')}/sample, "
         f"{si_number(workload.weight_bytes * precision.bytes_per_value / workload.precision.bytes_per_value, 'B')} "
         f"of weights in {precision}",
-        f"{device.name}: peak {si_number(peak, 'ops/s')} x {efficiency.compute:g} compute efficiency, "
-        f"{si_number(device.memory_bandwidth, 'B/s')} x {efficiency.memory:g} memory efficiency, "
+        f"{device.name}: peak {_figure(device, f'peak_ops.{precision}', peak, 'ops/s')} x {efficiency.compute:g} "
+        f"compute efficiency, {_figure(device, 'memory_bandwidth', device.memory_bandwidth, 'B/s')} x "
+        f"{efficiency.memory:g} memory efficiency, "
         f"{efficiency.overhead_s * 1e6:g} µs/operator ({efficiency_from})",
         f"batch {batch}: sum over {len(workload.operators)} operators of max(compute, memory) + overhead "
         f"= {duration(cost.time_s)}, {cost.bound}-bound ({cost.bound_share:.0%} of the time)",
@@ -305,10 +314,13 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
         f"ops = {si_number(samples, '')} samples x {si_number(workload.ops_per_sample, 'ops')} forward x "
         f"(1 + {workload.backward_factor:g} backward) = {si_number(ops_total, 'ops')} "
         f"= {metrics['train_to_infer_ops_ratio']:.3g} x one inference",
-        f"step of {batch} samples on one device: {duration(step.time_s)} ({step.bound}-bound); "
-        f"all-reduce of {si_number(gradient_bytes, 'B')} over {count} devices: {duration(sync_s)}",
+        f"step of {batch} samples on one device: {duration(step.time_s)} ({step.bound}-bound)"
+        + (f"; ring all-reduce of {si_number(gradient_bytes, 'B')} of gradients over {count} devices at "
+           f"{_figure(device, 'interconnect_bandwidth', device.interconnect_bandwidth, 'B/s')}: {duration(sync_s)}"
+           if count > 1 else ""),
         f"time = {steps:.4g} steps x {duration(step.time_s + sync_s)} = {duration(time_s)} on {count} x {device.name}",
-        f"capacity used: {si_number(ops_total, 'ops')} / ({count} x {si_number(peak, 'ops/s')} x {duration(time_s)}) "
+        f"capacity used: {si_number(ops_total, 'ops')} / ({count} x "
+        f"{_figure(device, f'peak_ops.{precision}', peak, 'ops/s')} x {duration(time_s)}) "
         f"= {metrics['utilization']:.0%} of peak",
     )
     return Result(device.id, workload.id, scenario, Source.MODELLED, Status.OK, metrics, explain=explain)

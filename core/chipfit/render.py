@@ -133,16 +133,23 @@ def _document(report: Report, *, markdown: bool, explain: bool = True) -> str:
         for index, check in enumerate(report.claims, start=1):
             out.append(f"{index}. {check.formula}" + (f"  ->  {check.arithmetic}" if check.arithmetic else ""))
             if check.source:
-                out.append(f"{bullet}claimed by: {check.source}")
-            if check.verdict == "differs" and check.why:
-                out.append(f"{bullet}why they differ: {check.why.strip()}")
-            elif check.why:
-                out.append(f"{bullet}note: {check.why.strip()}")
+                out.append(_wrap(f"claimed by: {check.source}", bullet))
+            if check.why:
+                label = "why they differ" if check.verdict == "differs" else "note"
+                out.append(_wrap(f"{label}: {check.why}", bullet))
         out.append("")
     failed = report.failed
     if failed:
         out += [f"{len(failed)} cell(s) failed: see the note column.", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _wrap(text: str, bullet: str) -> str:
+    """One paragraph (spec text may hold line breaks), wrapped and indented under a claim."""
+    import textwrap
+
+    return textwrap.fill(" ".join(text.split()), width=100, initial_indent=bullet,
+                         subsequent_indent=" " * len(bullet))
 
 
 def render_text(report: Report) -> str:

@@ -92,6 +92,11 @@ METRIC_DISPLAY = {
     "utilization": ("utilization", lambda v: f"{v:.0%}"),
     "train_to_infer_ops_ratio": ("train/infer ops", lambda v: si_number(v, "")),
     "batch": ("batch", lambda v: f"{v:g}"),
+    "count": ("devices", lambda v: f"{v:g}"),
+    "vs_baseline": ("vs baseline", ratio),
+    "ops_per_w": ("ops/s per W", lambda v: si_number(v, "ops/J")),
+    "peak_ops_per_w": ("peak ops/s per W", lambda v: si_number(v, "ops/J")),
+    "ops_per_s_per_usd": ("ops/s per $", lambda v: si_number(v, "ops/s/$")),
 }
 
 
