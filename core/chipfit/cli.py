@@ -113,12 +113,11 @@ _LIST_FORMATS = click.Choice(["text", "markdown", "csv", "json"])
 @click.pass_obj
 def plugins(obj: _Context, fmt: str) -> None:
     """List loaded plugins: name, distribution, version, hooks."""
-    rows = [[info.name, info.distribution or "", info.version or "", info.origin, ", ".join(info.hooks)]
-            for info in obj.pm.info()]
-    rows += [[failure.name, failure.distribution or "", "", "failed to load", failure.error]
+    machine = fmt == "json"
+    rows = [[info.name, info.distribution, info.version, info.origin,
+             list(info.hooks) if machine else ", ".join(info.hooks)] for info in obj.pm.info()]
+    rows += [[failure.name, failure.distribution, None, f"failed to load: {failure.error}", []]
              for failure in obj.pm.failures]
-    if fmt == "json":
-        rows = [row[:4] + [row[4].split(", ") if row[3] != "failed to load" else row[4]] for row in rows]
     _emit(_table(rows, ["name", "distribution", "version", "origin", "hooks"], fmt), None)
 
 
@@ -131,11 +130,17 @@ def plugins(obj: _Context, fmt: str) -> None:
 @click.pass_obj
 def devices(obj: _Context, kind, segment, vendor, sources: bool, fmt: str) -> None:
     """List the devices plugins registered, with their headline figures."""
-    from chipfit.listing import device_rows
+    from chipfit.listing import citation_text, device_rows
 
+    machine = fmt in ("json", "csv")
     headers, rows = device_rows(obj.catalogue, kind=kind, segment=segment, vendor=vendor,
-                                sources=sources, machine=fmt in ("json", "csv"))
-    _emit(_table(rows, headers, fmt), None)
+                                sources=sources, machine=machine)
+    text = _table(rows, headers, fmt)
+    if sources and not machine:
+        text += citation_text(obj.catalogue, [row[0] for row in rows])
+    elif not machine:
+        text += "\n* not confirmed by a primary source (see --sources)\n"
+    _emit(text, None)
 
 
 @cli.command()

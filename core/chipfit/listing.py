@@ -24,7 +24,7 @@ def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources
                "power", "price", "capabilities", "runtimes", "plugin"]
     if machine:
         headers.append("unconfirmed")
-    if sources:
+    if sources and machine:
         headers.append("sources")
     rows = []
     for device in catalogue.devices.values():
@@ -48,13 +48,29 @@ def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources
                catalogue.plugin_of("device", device.id)]
         if machine:
             row.append(sorted(device.unconfirmed))
-        if sources:
-            cited = {**{k: v for k, v in device.sources.items()}}
-            for key, derivation in device.derivations.items():
-                cited[key] = f"{cited[key]}; derived: {derivation}" if key in cited else f"derived: {derivation}"
-            row.append(cited if machine else "\n".join(f"{k}: {v}" for k, v in sorted(cited.items())))
+        if sources and machine:
+            row.append(citations(device))
         rows.append(row)
     return headers, rows
+
+
+def citations(device) -> dict[str, str]:
+    """Each cited field of a device and its source (with its derivation, and whether unconfirmed)."""
+    fields = sorted({*device.sources, *device.derivations})
+    return {field: device.citation(field) + (" [unconfirmed]" if field in device.unconfirmed else "")
+            for field in fields}
+
+
+def citation_text(catalogue: Catalogue, ids: Iterable[str]) -> str:
+    """The sources of the listed devices as readable blocks (for text and markdown)."""
+    import textwrap
+
+    out = []
+    for ident in ids:
+        out += ["", ident]
+        for field, text in citations(catalogue.devices[ident]).items():
+            out.append(textwrap.fill(f"{field}: {text}", width=110, initial_indent="  ", subsequent_indent="      "))
+    return "\n".join(out) + "\n"
 
 
 def workload_rows(catalogue: Catalogue, *, phase=(), machine=False):

@@ -228,6 +228,17 @@ def _check_peak_ops(instance: Any, attribute: attrs.Attribute, value: Mapping[Pr
             )
 
 
+def _citation(record: Any, field: str) -> str | None:
+    """A record's source for a field and its derivation; ``peak_ops.fp32`` falls back to ``peak_ops``."""
+    source, derivation = record.sources.get(field), record.derivations.get(field)
+    parts = [source] if source else []
+    if derivation:
+        parts.append(f"derived: {derivation}")
+    if not parts and "." in field:
+        return _citation(record, field.split(".", 1)[0])
+    return "; ".join(parts) or None
+
+
 # --- records ----------------------------------------------------------------------------------
 
 
@@ -297,10 +308,7 @@ class Device:
 
     def citation(self, field: str) -> str | None:
         """The source of one figure (``power``, ``peak_ops.fp32`` …), with its derivation if any."""
-        parts = [text for text in (self.sources.get(field), self.derivations.get(field)) if text]
-        if not parts and "." in field:
-            return self.citation(field.split(".", 1)[0])
-        return "; ".join(parts) or None
+        return _citation(self, field)
 
     def can(self, capability: Capability) -> bool:
         """Whether the device has a capability (training, inference, general-purpose)."""
@@ -387,8 +395,7 @@ class Workload:
 
     def citation(self, field: str) -> str | None:
         """The source of one figure, with its derivation if any."""
-        parts = [text for text in (self.sources.get(field), self.derivations.get(field)) if text]
-        return "; ".join(parts) or None
+        return _citation(self, field)
 
 
 @attrs.frozen

@@ -130,6 +130,8 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     :raises UnknownIdError: a device or workload id no plugin registered (closest ids suggested).
     :raises SpecError: a claim whose arithmetic does not compute.
     """
+    if spec.baseline is not None:
+        _resolve([spec.baseline], catalogue.devices, "device", text, where, ["baseline"])
     rows: list[Result] = []
     for index, group in enumerate(spec.groups):
         at = ["groups", index]
@@ -142,8 +144,6 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
                 if row.ok:
                     row = attrs.evolve(row, metrics=derived_metrics.apply(row.metrics, catalogue.metrics))
                 rows.append(attrs.evolve(row, group=group.id))
-    if spec.baseline is not None:
-        _resolve([spec.baseline], catalogue.devices, "device", text, where, ["baseline"])
     rows = with_baseline(rows, spec.baseline, catalogue.workloads)
     cells = {(row.group, row.device, row.workload): row for row in rows}
     checks = []
