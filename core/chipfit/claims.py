@@ -130,6 +130,4 @@ def check(
 
 
 def _scope(row: Result) -> dict[str, Any]:
-    scope = dict(row.metrics)
-    scope.setdefault("count", row.scenario.count)
-    return scope
+    return {"count": row.scenario.count, **row.metrics}

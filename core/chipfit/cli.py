@@ -194,6 +194,8 @@ def estimate(obj: _Context, device, workload, scenario, batch, precision, count,
     except ValueError as error:
         raise ChipfitError(f"bad option: {error}") from None
     renderer = _renderer(obj, fmt)
+    obj.catalogue.device(device)
+    obj.catalogue.workload(workload)
     spec = Spec(title=f"{device} x {workload}", groups=[group])
     report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
     _emit(renderer.function(report), output)

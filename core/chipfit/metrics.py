@@ -35,6 +35,14 @@ def _ratio(numerator: str, denominator: str) -> Callable[[Mapping[str, Any]], fl
     return compute
 
 
+def _peak_per_watt(metrics: Mapping[str, Any]) -> float | None:
+    # peak_ops_per_s is per device, power_w covers all `count` devices of the row
+    peak, power = metrics.get("peak_ops_per_s"), metrics.get("power_w")
+    if peak is None or not power:
+        return None
+    return peak * metrics.get("count", 1) / power
+
+
 @hookimpl
 def chipfit_register_metrics(register) -> None:
     """Performance per watt and per dollar."""
@@ -43,7 +51,7 @@ def chipfit_register_metrics(register) -> None:
         "sustained ops/s per watt of device power (= ops per joule)",
     ))
     register(DerivedMetric(
-        "peak_ops_per_w", "ops/s/W", True, _ratio("peak_ops_per_s", "power_w"),
+        "peak_ops_per_w", "ops/s/W", True, _peak_per_watt,
         "datasheet peak ops/s per watt, at the row's precision",
     ))
     register(DerivedMetric(

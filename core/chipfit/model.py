@@ -296,6 +296,7 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
     peak = device.peak_ops[precision]
     metrics = {
         "time_to_train_s": time_s,
+        "count": count,
         "throughput_sps": samples / time_s,
         "latency_s": step.time_s + sync_s,
         "batch": batch,

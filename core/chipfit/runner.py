@@ -106,6 +106,7 @@ def environment(pm: pluggy.PluginManager) -> dict:
     return {
         "chipfit": version,
         "python": platform.python_version(),
+        "host": platform.node(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "plugins": plugins,
