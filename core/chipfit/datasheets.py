@@ -22,7 +22,7 @@ import attrs
 from chipfit import tomlfile
 from chipfit.errors import SpecError
 from chipfit.records import Device, Efficiency
-from chipfit.units import GIGA, TERA
+from chipfit.units import GIGA, MEGA, TERA
 
 #: Device field -> datasheet key, for pointing an error at the key a person wrote.
 _KEYS = {
@@ -33,6 +33,8 @@ _KEYS = {
     "price": "price_usd",
     "interconnect_bandwidth": "interconnect_bandwidth_gb_s",
     "general_ops": "general_tops",
+    "sparse_peak_ops": "sparse_peak_tops",
+    "on_chip_memory": "on_chip_memory_mb",
 }
 
 
@@ -72,6 +74,10 @@ class DatasheetEntry:
     price_usd: float | None = None
     interconnect_bandwidth_gb_s: float | None = None
     general_tops: float | None = None
+    sparse_peak_tops: dict[str, float] = attrs.field(factory=dict)
+    on_chip_memory_mb: float | None = None
+    power_kind: str = ""
+    price_date: str = ""
     unconfirmed: list[str] = attrs.field(factory=list)
     sources: dict[str, str] = attrs.field(factory=dict)
     derived: dict[str, str] = attrs.field(factory=dict)
@@ -100,6 +106,10 @@ class DatasheetEntry:
             price=self.price_usd,
             interconnect_bandwidth=scaled(self.interconnect_bandwidth_gb_s, GIGA),
             general_ops=scaled(self.general_tops, TERA),
+            sparse_peak_ops={precision: tops * TERA for precision, tops in self.sparse_peak_tops.items()},
+            on_chip_memory=scaled(self.on_chip_memory_mb, MEGA),
+            power_kind=self.power_kind,
+            price_date=self.price_date,
             efficiency=efficiency,
             sources={_field(key): text for key, text in self.sources.items()},
             derivations={_field(key): text for key, text in self.derived.items()},

@@ -264,6 +264,8 @@ class Device:
     """A chip (or board) that runs AI work, with its datasheet figures in SI units.
 
     ``peak_ops`` holds dense peak ops/s per precision; only the precisions the device supports.
+    ``sparse_peak_ops`` keeps 2:4 structured-sparsity figures apart (the model never uses them).
+    ``power_kind`` says what ``power`` is (TDP, typical board power, max module power…).
     ``sources`` maps a field name (or ``peak_ops.<precision>``) to the document and place it came
     from; ``derivations`` shows the arithmetic of derived figures; ``unconfirmed`` names figures
     that no primary source confirmed.
@@ -287,6 +289,11 @@ class Device:
     interconnect_bandwidth: float | None = attrs.field(default=None, validator=positive)
     general_ops: float | None = attrs.field(default=None, validator=positive)
     efficiency: Efficiency | None = None
+    sparse_peak_ops: dict[Precision, float] = attrs.field(factory=dict, converter=_peak_ops,
+                                                          validator=_check_peak_ops)
+    on_chip_memory: float | None = attrs.field(default=None, validator=positive)
+    power_kind: str = ""
+    price_date: str = ""
     sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
