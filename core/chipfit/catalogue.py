@@ -60,15 +60,44 @@ def call_first(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> tuple
     return None, None
 
 
-@attrs.define
 class Catalogue:
-    """Records registered by plugins, each with the name of the plugin that gave it."""
+    """Records registered by plugins, each with the name of the plugin that gave it.
 
-    devices: dict[str, Device] = attrs.field(factory=dict)
-    workloads: dict[str, Workload] = attrs.field(factory=dict)
-    metrics: dict[str, Any] = attrs.field(factory=dict)
-    renderers: dict[str, Any] = attrs.field(factory=dict)
-    provider: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    Each kind (devices, workloads, metrics, renderers) is asked for on first use, so listing
+    devices never pays for building workloads.
+    """
+
+    _HOOKS = {
+        "devices": ("chipfit_register_devices", "device"),
+        "workloads": ("chipfit_register_workloads", "workload"),
+        "metrics": ("chipfit_register_metrics", "metric"),
+        "renderers": ("chipfit_register_renderers", "renderer"),
+    }
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+        self._stores: dict[str, dict[str, Any]] = {}
+        self.provider: dict[tuple[str, str], str] = {}
+
+    @property
+    def devices(self) -> dict[str, Device]:
+        """Devices by id."""
+        return self._store("devices")
+
+    @property
+    def workloads(self) -> dict[str, Workload]:
+        """Workloads by id."""
+        return self._store("workloads")
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Derived metrics by id."""
+        return self._store("metrics")
+
+    @property
+    def renderers(self) -> dict[str, Any]:
+        """Report formats by name."""
+        return self._store("renderers")
 
     def device(self, ident: str, *, where: str = "") -> Device:
         """The device with this id; an unknown id suggests the closest known ones."""
@@ -88,29 +117,16 @@ class Catalogue:
         """The plugin that registered a record (``kind`` is device, workload, metric or renderer)."""
         return self.provider.get((kind, ident))
 
+    def _store(self, attribute: str) -> dict[str, Any]:
+        if attribute not in self._stores:
+            hook_name, kind = self._HOOKS[attribute]
+            self._stores[attribute] = self._collect(hook_name, kind, _record_types()[attribute])
+        return self._stores[attribute]
 
-def _record_types() -> dict[str, tuple[str, str, type]]:
-    from chipfit.metrics import DerivedMetric
-    from chipfit.render import Renderer
-
-    return {
-        "chipfit_register_devices": ("devices", "device", Device),
-        "chipfit_register_workloads": ("workloads", "workload", Workload),
-        "chipfit_register_metrics": ("metrics", "metric", DerivedMetric),
-        "chipfit_register_renderers": ("renderers", "renderer", Renderer),
-    }
-
-
-def collect(pm: pluggy.PluginManager) -> Catalogue:
-    """Ask every plugin for its records and check each as it arrives.
-
-    :raises PluginError: naming the plugin, for a record of the wrong type, a record that fails
-        validation, a hook that raises, or an id that two plugins registered (naming both).
-    """
-    catalogue = Catalogue()
-    for hook_name, (attribute, kind, record_type) in _record_types().items():
-        store: dict[str, Any] = getattr(catalogue, attribute)
-        for impl in implementations(pm, hook_name):
+    def _collect(self, hook_name: str, kind: str, record_type: type) -> dict[str, Any]:
+        """Ask every plugin for its records of one kind, checking each as it arrives."""
+        store: dict[str, Any] = {}
+        for impl in implementations(self._pm, hook_name):
             plugin = impl.plugin_name
 
             def register(record: Any, plugin: str = plugin) -> None:
@@ -121,20 +137,34 @@ def collect(pm: pluggy.PluginManager) -> Catalogue:
                     )
                 ident = getattr(record, "id", None) or getattr(record, "name")
                 if ident in store:
-                    first = catalogue.provider[(kind, ident)]
+                    first = self.provider[(kind, ident)]
                     raise PluginError(
-                        f"duplicate {kind} id {ident!r}: registered by plugin {first!r} "
-                        f"and by plugin {plugin!r}"
+                        f"duplicate {kind} id {ident!r}: registered by plugin {first!r} and by plugin {plugin!r}"
                     )
                 store[ident] = record
-                catalogue.provider[(kind, ident)] = plugin
+                self.provider[(kind, ident)] = plugin
 
             try:
                 call(impl, hook_name, register=register)
             except HookFailure as failure:
                 if isinstance(failure.error, PluginError):
                     raise failure.error from None
-                raise PluginError(
-                    f"plugin {plugin!r}: {hook_name} failed: {failure.error}"
-                ) from failure.error
-    return catalogue
+                raise PluginError(f"plugin {plugin!r}: {hook_name} failed: {failure.error}") from failure.error
+        return store
+
+
+def _record_types() -> dict[str, type]:
+    from chipfit.metrics import DerivedMetric
+    from chipfit.render import Renderer
+
+    return {"devices": Device, "workloads": Workload, "metrics": DerivedMetric, "renderers": Renderer}
+
+
+def collect(pm: pluggy.PluginManager) -> Catalogue:
+    """The catalogue of a plugin manager's plugins (each kind collected on first use).
+
+    Reading a kind raises :class:`PluginError`, naming the plugin, for a record of the wrong type,
+    a record that fails validation, a hook that raises, or an id that two plugins registered
+    (naming both).
+    """
+    return Catalogue(pm)

@@ -155,8 +155,56 @@ def workloads(obj: _Context, phase, fmt: str) -> None:
     _emit(_table(rows, headers, fmt), None)
 
 
-def _formats(obj: _Context) -> list[str]:
-    return sorted(obj.catalogue.renderers)
+@cli.command()
+@click.argument("model")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE",
+              help="Bind a symbolic dimension of the model (repeatable), e.g. --dim sequence=128.")
+@click.option("--format", "fmt", type=_LIST_FORMATS, default="text", show_default=True)
+@click.pass_obj
+def inspect(obj: _Context, model: str, dims: tuple[str, ...], fmt: str) -> None:
+    """Show the workload a model file (MODEL.onnx) or a workload id becomes: ops, bytes, params per op type."""
+    from chipfit import runner
+    from chipfit.listing import inspect_rows, inspect_summary
+    from chipfit.units import si_number
+
+    if model in obj.catalogue.workloads:
+        workload = obj.catalogue.workloads[model]
+    elif Path(model).suffix or "/" in model:
+        workload = runner.load_workload(obj.pm, model, _parse_dims(dims))
+        if workload is None:
+            raise ChipfitError(f"{model}: no plugin reads this kind of model file")
+    else:
+        obj.catalogue.workload(model)  # raises, suggesting the closest ids
+    headers, rows = inspect_rows(workload, machine=fmt in ("json", "csv"))
+    summary = inspect_summary(workload)
+    if fmt == "json":
+        summary["by_op_type"] = [dict(zip(headers, row)) for row in rows]
+        _emit(json.dumps(summary, indent=2) + "\n", None)
+        return
+    if fmt == "csv":
+        _emit(_table(rows, headers, fmt), None)
+        return
+    lines = [
+        f"{workload.name} ({workload.id}), {workload.phase}, {workload.precision}",
+        f"ops per sample: {si_number(workload.ops_per_sample, 'ops')}   parameters: {si_number(workload.parameters, '')}"
+        f"   weights: {si_number(workload.weight_bytes, 'B')}   activations per sample: "
+        f"{si_number(workload.activation_bytes_per_sample, 'B')}   operators: {summary['operators']}",
+    ]
+    if workload.uncosted:
+        listed = ", ".join(f"{op} x{count}" for op, count in sorted(workload.uncosted.items()))
+        lines.append(f"NOT COSTED (ops missing from the totals; bytes counted): {listed}")
+    _emit("\n".join(lines) + "\n\n" + _table(rows, headers, fmt), None)
+
+
+def _parse_dims(pairs: tuple[str, ...]) -> dict[str, int]:
+    dims = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if not name or not value.isdigit() or int(value) <= 0:
+            raise ChipfitError(f"--dim {pair!r}: expected NAME=POSITIVE_INTEGER")
+        dims[name] = int(value)
+    return dims
+
 
 
 def _renderer(obj: _Context, fmt: str):

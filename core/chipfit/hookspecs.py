@@ -67,10 +67,13 @@ def chipfit_register_renderers(register: Callable[[Any], None]) -> None:
 
 
 @hookspec(firstresult=True)
-def chipfit_load_workload(source: str) -> Workload | None:
+def chipfit_load_workload(source: str, dims: dict[str, int]) -> Workload | None:
     """Turn a model file (``model.onnx`` or another format) into a workload.
 
-    :param source: a path or URI naming the model, as the user typed it.
+    :param source: a path or URI naming the model, as the user typed it (relative paths are
+        relative to the current directory, or to the spec file that names them).
+    :param dims: sizes for the model's symbolic dimensions other than the batch
+        (``{"sequence": 128}``); the batch dimension is the workload's batch, costed per sample.
     :return: a :class:`chipfit.records.Workload`, or None if this plugin does not read that
         format. Stops at the first non-None result.
     """

@@ -90,3 +90,41 @@ def workload_rows(catalogue: Catalogue, *, phase=(), machine=False):
         rows.append([workload.id, workload.name, workload.domain, str(workload.phase), *figures,
                      str(workload.precision), count, catalogue.plugin_of("workload", workload.id)])
     return headers, rows
+
+
+def inspect_rows(workload, *, machine=False):
+    """Headers and per-operator-type rows of a workload: count, ops, bytes, arithmetic intensity."""
+    table: dict[str, list[float]] = {}
+    for op in workload.operators:
+        row = table.setdefault(op.op_type, [0, 0.0, 0.0, 0.0])
+        row[0] += op.repeat
+        row[1] += op.ops * op.repeat
+        row[2] += op.weight_bytes * op.repeat
+        row[3] += op.activation_bytes * op.repeat
+    total_ops = workload.ops_per_sample or 1.0
+    headers = ["op_type", "count", "ops", "share", "weight_bytes", "activation_bytes", "ops_per_byte"]
+    rows = []
+    for op_type, (count, ops, weights, activations) in sorted(table.items(), key=lambda kv: -kv[1][1]):
+        intensity = ops / (weights + activations) if weights + activations else None
+        if machine:
+            rows.append([op_type, count, ops, ops / total_ops, weights, activations, intensity])
+        else:
+            rows.append([op_type, count, si_number(ops, "ops"), f"{ops / total_ops:.1%}", si_number(weights, "B"),
+                         si_number(activations, "B"), "" if intensity is None else f"{intensity:.3g}"])
+    return headers, rows
+
+
+def inspect_summary(workload) -> dict:
+    """A workload's totals, as ``chipfit inspect`` shows them (SI units)."""
+    return {
+        "id": workload.id,
+        "name": workload.name,
+        "phase": str(workload.phase),
+        "precision": str(workload.precision),
+        "ops_per_sample": workload.ops_per_sample,
+        "parameters": workload.parameters,
+        "weight_bytes": workload.weight_bytes,
+        "activation_bytes_per_sample": workload.activation_bytes_per_sample,
+        "operators": sum(op.repeat for op in workload.operators),
+        "uncosted": dict(workload.uncosted),
+    }

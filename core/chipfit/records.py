@@ -360,6 +360,8 @@ class Workload:
     ``precision`` is the precision the operator byte counts assume; the model rescales bytes
     when a scenario asks for another precision. A training workload adds ``dataset_samples``,
     ``epochs`` and ``backward_factor`` (backward cost as a multiple of forward: 2 by default).
+    ``uncosted`` counts, by operator type, operators whose cost is unknown (their ops are missing
+    from the totals, and reports say so).
     """
 
     id: str = attrs.field(validator=_kebab_id)
@@ -374,6 +376,7 @@ class Workload:
     dataset_samples: float | None = attrs.field(default=None, validator=positive)
     epochs: float | None = attrs.field(default=None, validator=positive)
     backward_factor: float = attrs.field(default=2.0, validator=non_negative)
+    uncosted: dict[str, int] = attrs.field(factory=dict, converter=dict)
     sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
@@ -403,6 +406,27 @@ class Workload:
     def citation(self, field: str) -> str | None:
         """The source of one figure, with its derivation if any."""
         return _citation(self, field)
+
+    def with_precision(self, precision: Precision | str) -> Workload:
+        """The same workload with its byte counts restated at another precision (weights and activations)."""
+        precision = to_precision(precision)
+        scale = precision.bytes_per_value / self.precision.bytes_per_value
+        if scale == 1:
+            return attrs.evolve(self, precision=precision)
+        operators = tuple(attrs.evolve(op, weight_bytes=op.weight_bytes * scale,
+                                       activation_bytes=op.activation_bytes * scale) for op in self.operators)
+        return attrs.evolve(self, precision=precision, operators=operators)
+
+    def for_training(self, ident: str, name: str, *, dataset_samples: float, epochs: float,
+                     backward_factor: float = 2.0, batch: int | None = None, sources=None,
+                     derivations=None, unconfirmed=(), notes: str = "") -> Workload:
+        """The training workload of this inference workload: same forward graph, a data set and a recipe."""
+        return attrs.evolve(
+            self, id=ident, name=name, phase=Phase.TRAINING, dataset_samples=dataset_samples, epochs=epochs,
+            backward_factor=backward_factor, batch=batch or self.batch,
+            sources={**self.sources, **(sources or {})}, derivations={**self.derivations, **(derivations or {})},
+            unconfirmed=self.unconfirmed | set(unconfirmed), notes=notes or self.notes,
+        )
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ import datetime
 import platform
 from collections.abc import Iterable
 from importlib import metadata
+from pathlib import Path
 
 import attrs
 import pluggy
@@ -19,7 +20,7 @@ from chipfit import claims as claim_checks
 from chipfit import metrics as derived_metrics
 from chipfit import tomlfile
 from chipfit.catalogue import Catalogue, HookFailure, call_first
-from chipfit.errors import UnknownIdError
+from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import (
     Device,
     Phase,
@@ -125,6 +126,42 @@ def _resolve(ids: Iterable[str], known: dict, kind: str, text: str, where: str, 
     return out
 
 
+def load_workload(pm: pluggy.PluginManager, source: str, dims: dict[str, int], *, where: str = "") -> Workload | None:
+    """A workload from a model file, read by the first plugin that knows its format (None: none does).
+
+    :raises PluginError: the plugin that tried raised something other than a clear input error.
+    """
+    try:
+        workload, _ = call_first(pm, "chipfit_load_workload", source=source, dims=dict(dims))
+    except HookFailure as failure:
+        if isinstance(failure.error, ChipfitError):
+            raise failure.error from None
+        raise PluginError(f"{where or source}: {failure}") from None
+    return workload
+
+
+def _is_file(ident: str) -> bool:
+    return "/" in ident or "\\" in ident or Path(ident).suffix != ""
+
+
+def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list) -> list[Workload]:
+    """A group's workloads: catalogue ids, or model files read through ``chipfit_load_workload``."""
+    out = []
+    base = Path(where).parent if where and where != "command line" else Path(".")
+    for index, ident in enumerate(group.workloads):
+        if ident in catalogue.workloads or not _is_file(ident):
+            out += _resolve([ident], catalogue.workloads, "workload", text, where, [*at, index])
+            continue
+        path = Path(ident) if Path(ident).is_absolute() else base / ident
+        workload = load_workload(pm, str(path), group.dims, where=where)
+        if workload is None:
+            line = tomlfile.locate(text, [*at, index])
+            raise ChipfitError(f"{where}, line {line}: no plugin reads model files like {ident!r} "
+                               f"(see 'chipfit plugins' for chipfit_load_workload)")
+        out.append(workload)
+    return out
+
+
 def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str = "", where: str = "") -> Report:
     """Run every cell of a spec and check its claims.
 
@@ -137,7 +174,7 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     for index, group in enumerate(spec.groups):
         at = ["groups", index]
         devices = _resolve(group.devices, catalogue.devices, "device", text, where, [*at, "devices"])
-        workloads = _resolve(group.workloads, catalogue.workloads, "workload", text, where, [*at, "workloads"])
+        workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"])
         scenario = group.to_scenario()
         for workload in workloads:
             for device in devices:

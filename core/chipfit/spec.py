@@ -9,7 +9,7 @@ devices x workloads under one scenario, and optional claims to check against the
     [[groups]]
     id = "vision"
     devices = ["nvidia-jetson-agx-orin-64gb", "flexlogix-inferx-x1"]
-    workloads = ["yolov3-608"]
+    workloads = ["yolov3-608", "models/mine.onnx"]   # ids, or model files (relative to the spec)
     scenario = "single-stream"      # single-stream | offline | server | training
     precision = "int8"
     latency_target_ms = 40
@@ -61,6 +61,7 @@ class GroupSpec:
     latency_target_ms: float | None = None
     note: str = ""
     columns: list[str] | None = None
+    dims: dict[str, int] = attrs.field(factory=dict)
 
     def to_scenario(self) -> Scenario:
         """The scenario record (SI units)."""

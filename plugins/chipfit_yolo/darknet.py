@@ -38,6 +38,9 @@ class Layer:
     out_w: int
     in_c: int = 0
     size: int = 0
+    stride: int = 1
+    sources: tuple[int, ...] = ()
+    batch_norm: bool = True
     trainable: int = 0
     ops: float = 0.0
     weight_bytes: float = 0.0
@@ -58,7 +61,8 @@ class _Builder:
         weights = size * size * in_c * filters
         trainable = weights + (2 * filters if batch_norm else filters)  # BN gamma and beta, or a bias
         self._add(Layer(
-            len(self.layers), "conv", filters, out_h, out_w, in_c, size, trainable,
+            len(self.layers), "conv", filters, out_h, out_w, in_c, size, stride, tuple(range(len(self.layers))[-1:]),
+            batch_norm, trainable,
             ops=2.0 * macs,
             weight_bytes=(weights + filters) * BYTES,
             activation_bytes=(in_c * in_h * in_w + filters * out_h * out_w) * BYTES,
@@ -66,25 +70,27 @@ class _Builder:
 
     def shortcut(self) -> None:
         elements = self.c * self.h * self.w
-        self._add(Layer(len(self.layers), "shortcut", self.c, self.h, self.w, self.c,
+        here = len(self.layers)
+        self._add(Layer(here, "shortcut", self.c, self.h, self.w, self.c, sources=(here - 1, here - 3),
                         ops=float(elements), activation_bytes=3.0 * elements * BYTES))
 
     def route(self, *sources: int) -> None:
-        picked = [self.layers[s if s >= 0 else len(self.layers) + s] for s in sources]
+        absolute = tuple(s if s >= 0 else len(self.layers) + s for s in sources)
+        picked = [self.layers[s] for s in absolute]
         channels = sum(layer.out_c for layer in picked)
         first = picked[0]
         elements = channels * first.out_h * first.out_w
         self._add(Layer(len(self.layers), "route", channels, first.out_h, first.out_w, channels,
-                        activation_bytes=2.0 * elements * BYTES))
+                        sources=absolute, activation_bytes=2.0 * elements * BYTES))
 
     def upsample(self) -> None:
         elements = self.c * self.h * self.w
-        self._add(Layer(len(self.layers), "upsample", self.c, self.h * 2, self.w * 2, self.c,
-                        activation_bytes=5.0 * elements * BYTES))  # read 1, write 4
+        self._add(Layer(len(self.layers), "upsample", self.c, self.h * 2, self.w * 2, self.c, stride=2,
+                        sources=(len(self.layers) - 1,), activation_bytes=5.0 * elements * BYTES))  # read 1, write 4
 
     def yolo(self) -> None:
         elements = self.c * self.h * self.w
-        self._add(Layer(len(self.layers), "yolo", self.c, self.h, self.w, self.c,
+        self._add(Layer(len(self.layers), "yolo", self.c, self.h, self.w, self.c, sources=(len(self.layers) - 1,),
                         ops=float(elements), activation_bytes=2.0 * elements * BYTES))
 
     def _add(self, layer: Layer) -> None:

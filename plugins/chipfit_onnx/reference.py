@@ -1,0 +1,157 @@
+"""The reference workloads: each one a real ONNX graph, counted, with the published figure it must match.
+
+Counting all of them takes about a second, so the counts are cached on disk (``CHIPFIT_CACHE_DIR``,
+default ``~/.cache/chipfit``) under a key made of this plugin's source and the onnx version: any
+change to a builder or a cost formula recounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+
+from chipfit.records import Operator, Workload
+
+_HERE = Path(__file__).parent
+
+
+@attrs.frozen
+class Reference:
+    """A reference model: how to build its graph, and the workload fields that describe it."""
+
+    id: str
+    name: str
+    domain: str
+    build: Callable  # (weights="shapes" | "random") -> onnx.ModelProto
+    published: str  # the published figure this graph's count is checked against, with its source
+    precision: str = "fp32"
+    fields: dict = attrs.field(factory=dict)
+
+
+def _models():
+    from chipfit_onnx import models
+
+    return models
+
+
+def references() -> list[Reference]:
+    """Every reference model chipfit ships."""
+    llama = ("Llama Team, 'The Llama 3 Herd of Models', arXiv:2407.21783, Table 3 (layers, width, FFN, heads, "
+             "key/value heads, vocabulary)")
+    return [
+        Reference("resnet-50", "ResNet-50 (224x224)", "vision: classification",
+                  lambda weights="shapes": _models().resnet50(weights=weights),
+                  "torchvision ResNet50_Weights.IMAGENET1K_V1: 25,557,032 parameters, 4.09 GFLOPS (multiply-adds)"),
+        Reference("mobilenet-v2", "MobileNetV2 (224x224)", "vision: classification",
+                  lambda weights="shapes": _models().mobilenet_v2(weights=weights),
+                  "Sandler et al. 2018, 'MobileNetV2', Table 4: 300M multiply-adds, 3.4M parameters; torchvision "
+                  "MobileNet_V2_Weights.IMAGENET1K_V1: 3,504,872 parameters"),
+        Reference("bert-base-128", "BERT-base encoder, sequence 128", "language: encoder",
+                  lambda weights="shapes": _models().bert_encoder(128, weights=weights),
+                  "Devlin et al. 2019, 'BERT', section 3: BERT-base L=12, H=768, A=12, 110M parameters"),
+        Reference("bert-base-384", "BERT-base encoder, sequence 384", "language: encoder",
+                  lambda weights="shapes": _models().bert_encoder(384, weights=weights),
+                  "Devlin et al. 2019, 'BERT', section 3: BERT-base L=12, H=768, A=12, 110M parameters"),
+        Reference("llama-3-8b-prefill-2048", "Llama 3 8B prefill, 2,048-token prompt", "language: LLM",
+                  lambda weights="shapes": _models().decoder(2048, 2048, weights=weights, name="llama-3-8b-prefill"),
+                  f"{llama}: 8B; about 2 x 8.03e9 ops per token plus attention", precision="bf16"),
+        Reference("llama-3-8b-decode-4096", "Llama 3 8B decode, 1 token at 4,096 context", "language: LLM",
+                  lambda weights="shapes": _models().decoder(1, 4096, weights=weights, name="llama-3-8b-decode"),
+                  f"{llama}: 8B", precision="bf16"),
+        Reference("llama-3-70b-prefill-2048", "Llama 3 70B prefill, 2,048-token prompt", "language: LLM",
+                  lambda weights="shapes": _models().decoder(2048, 2048, weights=weights, shape=_models().LLAMA_3_70B,
+                                                             name="llama-3-70b-prefill"),
+                  f"{llama}: 70B", precision="bf16"),
+        Reference("llama-3-70b-decode-4096", "Llama 3 70B decode, 1 token at 4,096 context", "language: LLM",
+                  lambda weights="shapes": _models().decoder(1, 4096, weights=weights, shape=_models().LLAMA_3_70B,
+                                                             name="llama-3-70b-decode"),
+                  f"{llama}: 70B", precision="bf16"),
+    ]
+
+
+def _cache_key() -> str:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(version("onnx").encode())  # the version only: importing onnx costs 0.3 s
+    from chipfit_yolo import darknet
+
+    sources = sorted(_HERE.glob("*.py")) + [Path(darknet.__file__)]
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit")
+
+
+def _count_all() -> dict[str, dict]:
+    from chipfit_onnx.counting import count_graph
+
+    counted = {}
+    for reference in references():
+        count = count_graph(reference.build(), where=reference.id)
+        counted[reference.id] = {
+            "operators": [[n.op_type, n.ops, n.weight_bytes, n.activation_bytes, n.name]
+                          for n in count.nodes if n.ops or n.weight_bytes or n.activation_bytes],
+            "parameters": count.parameters,
+            "precision": str(count.precision),
+            "uncosted": count.uncosted,
+        }
+    return counted
+
+
+def counts() -> dict[str, dict]:
+    """Every reference model's count, from the disk cache when it is current."""
+    key = _cache_key()
+    path = _cache_dir() / f"onnx-references-{key}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    counted = _count_all()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(counted))
+        temporary.replace(path)
+    except OSError:
+        pass  # a read-only home still gets its workloads, counted each time
+    return counted
+
+
+def workloads() -> list[Workload]:
+    """The reference workloads, at their usual precision (byte counts rescaled from the FP32 graphs)."""
+    counted = counts()
+    out = []
+    for reference in references():
+        entry = counted.get(reference.id)
+        if entry is None:
+            continue
+        workload = Workload(
+            id=reference.id, name=reference.name, domain=reference.domain, phase="inference",
+            operators=tuple(Operator(op, ops, w, a, name=name) for op, ops, w, a, name in entry["operators"]),
+            parameters=entry["parameters"], precision=entry["precision"], uncosted=entry["uncosted"],
+            sources={"parameters": reference.published,
+                     "operators": f"counted by chipfit_onnx from the graph built by {reference.id}'s builder"},
+            **reference.fields,
+        )
+        out.append(workload.with_precision(reference.precision))
+    resnet = next((w for w in out if w.id == "resnet-50"), None)
+    if resnet is not None:
+        out.append(resnet.for_training(
+            "resnet-50-imagenet-train", "ResNet-50 training on ImageNet-1k (torchvision recipe)",
+            dataset_samples=1_281_167, epochs=90, batch=32,
+            sources={"dataset_samples": "ImageNet-1k (ILSVRC 2012) training set, 1,281,167 images: Russakovsky et "
+                                        "al. 2015, 'ImageNet Large Scale Visual Recognition Challenge', Table 2",
+                     "epochs": "pytorch/vision references/classification README, ResNet recipe: 90 epochs, "
+                               "batch size 32 per GPU on 8 GPUs",
+                     "backward_factor": "Kaplan et al. 2020, arXiv:2001.08361, section 2.1: backward ~ 2x forward"},
+            unconfirmed={"epochs"},
+        ))
+    return out
