@@ -1,7 +1,8 @@
 """Datasheet files: a vendor plugin's devices as cited TOML, in display units, read into SI records.
 
 A datasheet file holds ``[[device]]`` tables; units are in the key names (``power_w``,
-``memory_bandwidth_gb_s``, ``peak_tops``). Each figure names its source in ``[device.sources]``
+``memory_bandwidth_gb_s``, ``peak_tops``); a device with no memory of its own (weights streamed
+from the host) leaves out ``memory_capacity_gb`` and gives its host link as the bandwidth. Each figure names its source in ``[device.sources]``
 (key: the field, or ``peak_tops.<precision>``), a computed figure shows its arithmetic in
 ``[device.derived]``, and ``unconfirmed = [...]`` lists figures no primary source confirmed.
 A vendor plugin's whole hook can be::
@@ -67,8 +68,8 @@ class DatasheetEntry:
     year: int
     power_w: float
     memory_bandwidth_gb_s: float
-    memory_capacity_gb: float
     capabilities: list[str]
+    memory_capacity_gb: float | None = None
     peak_tops: dict[str, float] = attrs.field(factory=dict)
     runtimes: list[str] = attrs.field(factory=list)
     price_usd: float | None = None
@@ -98,7 +99,7 @@ class DatasheetEntry:
             segment=self.segment,
             peak_ops={precision: tops * TERA for precision, tops in self.peak_tops.items()},
             memory_bandwidth=self.memory_bandwidth_gb_s * GIGA,
-            memory_capacity=self.memory_capacity_gb * GIGA,
+            memory_capacity=scaled(self.memory_capacity_gb, GIGA),
             power=self.power_w,
             year=self.year,
             capabilities=self.capabilities,

@@ -38,7 +38,8 @@ def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources
             peak = " ".join(f"{p}:{si_number(ops, '')}{mark(f'peak_ops.{p}')}"
                             for p, ops in sorted(device.peak_ops.items(), key=lambda kv: list(Precision).index(kv[0])))
             figures = [si_number(device.memory_bandwidth, "B/s") + mark("memory_bandwidth"),
-                       si_number(device.memory_capacity, "B") + mark("memory_capacity"),
+                       ("host" if device.memory_capacity is None else si_number(device.memory_capacity, "B"))
+                       + mark("memory_capacity"),
                        si_number(device.power, "W") + mark("power"),
                        money(device.price) + mark("price")]
         capabilities = sorted(str(c) for c in device.capabilities)

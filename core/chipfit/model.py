@@ -162,7 +162,7 @@ def estimate(device: Device, workload: Workload, scenario: Scenario) -> Result:
     training = scenario.kind is ScenarioKind.TRAINING
     batch = scenario.batch or workload.batch
     needed = memory_footprint(workload, precision, batch, training)
-    if needed > device.memory_capacity:
+    if device.memory_capacity is not None and needed > device.memory_capacity:
         return _unsupported(
             device, workload, scenario,
             f"needs {si_number(needed, 'B')} of memory at batch {batch} in {precision}; "
@@ -265,7 +265,8 @@ def _search_batch(device: Device, workload: Workload, precision: Precision, targ
     best, best_throughput = 1, 0.0
     batch = 1
     while batch <= MAX_BATCH:
-        if memory_footprint(workload, precision, batch, training=False) > device.memory_capacity:
+        if device.memory_capacity is not None and \
+                memory_footprint(workload, precision, batch, training=False) > device.memory_capacity:
             break
         time_s = batch_cost(device, workload, precision, batch).time_s
         if target is not None and time_s > target:

@@ -266,6 +266,8 @@ class Device:
     ``peak_ops`` holds dense peak ops/s per precision; only the precisions the device supports.
     ``sparse_peak_ops`` keeps 2:4 structured-sparsity figures apart (the model never uses them).
     ``power_kind`` says what ``power`` is (TDP, typical board power, max module power…).
+    ``memory_capacity`` of None: the device keeps no model in memory of its own (weights stream from
+    the host over ``memory_bandwidth``, the host link), so capacity never limits it.
     ``sources`` maps a field name (or ``peak_ops.<precision>``) to the document and place it came
     from; ``derivations`` shows the arithmetic of derived figures; ``unconfirmed`` names figures
     that no primary source confirmed.
@@ -278,7 +280,7 @@ class Device:
     segment: Segment = attrs.field(converter=to_segment)
     peak_ops: dict[Precision, float] = attrs.field(converter=_peak_ops, validator=_check_peak_ops)
     memory_bandwidth: float = attrs.field(validator=positive)
-    memory_capacity: float = attrs.field(validator=positive)
+    memory_capacity: float | None = attrs.field(validator=positive)
     power: float = attrs.field(validator=positive)
     year: int = attrs.field(validator=positive)
     capabilities: frozenset[Capability] = attrs.field(

@@ -1,0 +1,13 @@
+"""Apple devices for chipfit: M2 Max.
+
+Every figure, with its source, is in ``devices.toml`` beside this module.
+"""
+
+import chipfit
+from chipfit.datasheets import register_datasheet
+
+
+@chipfit.hookimpl
+def chipfit_register_devices(register):
+    """Register the Apple devices of devices.toml."""
+    register_datasheet(register, __name__)

@@ -1,0 +1,13 @@
+"""Google devices for chipfit: Coral Edge TPU (USB Accelerator) and Cloud TPU v4.
+
+Every figure, with its source, is in ``devices.toml`` beside this module.
+"""
+
+import chipfit
+from chipfit.datasheets import register_datasheet
+
+
+@chipfit.hookimpl
+def chipfit_register_devices(register):
+    """Register the Google devices of devices.toml."""
+    register_datasheet(register, __name__)
