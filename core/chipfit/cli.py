@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from chipfit.errors import ChipfitError
+from chipfit.errors import ChipfitError, PluginError
 
 #: Plugin selection options shared by every command (``-p`` may repeat).
 _PLUGIN_HELP = "Load one more plugin module (repeatable); -p no:NAME blocks a plugin."
@@ -207,6 +207,16 @@ def _parse_dims(pairs: tuple[str, ...]) -> dict[str, int]:
 
 
 
+def _render(obj: _Context, renderer, report) -> str:
+    """A report in a format; a renderer that raises is an error naming its plugin."""
+    try:
+        return renderer.function(report)
+    except Exception as error:
+        plugin = obj.catalogue.plugin_of("renderer", renderer.name)
+        raise PluginError(f"plugin {plugin!r}: renderer {renderer.name!r} failed: {type(error).__name__}: {error}") \
+            from None
+
+
 def _renderer(obj: _Context, fmt: str):
     renderers = obj.catalogue.renderers
     if fmt not in renderers:
@@ -246,7 +256,7 @@ def estimate(obj: _Context, device, workload, scenario, batch, precision, count,
     obj.catalogue.workload(workload)
     spec = Spec(title=f"{device} x {workload}", groups=[group])
     report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
-    _emit(renderer.function(report), output)
+    _emit(_render(obj, renderer, report), output)
     sys.exit(1 if report.failed else 0)
 
 
@@ -263,7 +273,7 @@ def run(obj: _Context, spec_path: str, fmt: str, output: str | None) -> None:
     parsed, text = spec.load(spec_path)
     renderer = _renderer(obj, fmt)
     report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=spec_path)
-    _emit(renderer.function(report), output)
+    _emit(_render(obj, renderer, report), output)
     if report.failed:
         click.echo(f"chipfit: {len(report.failed)} cell(s) failed", err=True)
         sys.exit(1)

@@ -9,9 +9,14 @@ from chipfit.records import Precision
 from chipfit.units import money, si_number
 
 
+def _slug(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
 def _keep(value: str, wanted: Iterable[str]) -> bool:
-    wanted = [w.lower() for w in wanted]
-    return not wanted or value.lower() in wanted
+    """Whether a filter keeps a value: no filter, or a match ignoring case, spaces and hyphens."""
+    wanted = [_slug(w) for w in wanted]
+    return not wanted or _slug(value) in wanted
 
 
 def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources=False, machine=False):

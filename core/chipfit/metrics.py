@@ -60,9 +60,23 @@ def chipfit_register_metrics(register) -> None:
     ))
 
 
+class MetricFailure(Exception):
+    """A derived metric's function raised: ``metric`` names it, ``error`` is what it raised."""
+
+    def __init__(self, metric: str, error: Exception) -> None:
+        super().__init__(f"derived metric {metric!r} raised {type(error).__name__}: {error}")
+        self.metric = metric
+
+
 def apply(metrics: dict[str, Any], derived: Mapping[str, DerivedMetric]) -> dict[str, Any]:
-    """A copy of ``metrics`` with every derived metric added (None where it does not apply)."""
+    """A copy of ``metrics`` with every derived metric added (None where it does not apply).
+
+    :raises MetricFailure: a metric's function raised.
+    """
     out = dict(metrics)
     for ident, metric in derived.items():
-        out[ident] = metric.function(out)
+        try:
+            out[ident] = metric.function(out)
+        except Exception as error:
+            raise MetricFailure(ident, error) from error
     return out

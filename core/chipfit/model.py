@@ -160,7 +160,7 @@ def estimate(device: Device, workload: Workload, scenario: Scenario) -> Result:
     if workload.phase is Phase.GENERAL:
         return _general(device, workload, scenario)
     training = scenario.kind is ScenarioKind.TRAINING
-    batch = scenario.batch or workload.batch
+    batch = 1 if scenario.kind is ScenarioKind.SINGLE_STREAM else (scenario.batch or workload.batch)
     needed = memory_footprint(workload, precision, batch, training)
     if device.memory_capacity is not None and needed > device.memory_capacity:
         return _unsupported(
@@ -168,6 +168,10 @@ def estimate(device: Device, workload: Workload, scenario: Scenario) -> Result:
             f"needs {si_number(needed, 'B')} of memory at batch {batch} in {precision}; "
             f"{device.name} has {si_number(device.memory_capacity, 'B')}",
         )
+    if batch_cost(device, workload, precision, 1).time_s <= 0:
+        return _unsupported(device, workload, scenario,
+                            f"{workload.name} has no modelled cost (no ops, no bytes) and {device.name} "
+                            "no per-operator overhead: its time would be zero")
     if training:
         return _training(device, workload, scenario, precision, batch)
     return _inference(device, workload, scenario, precision)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Iterable
 from importlib import metadata
 
@@ -20,7 +21,7 @@ import attrs
 import pluggy
 
 from chipfit import hookspecs
-from chipfit.errors import PluginError
+from chipfit.errors import PluginError, suggest
 
 ENTRY_POINT_GROUP = "chipfit"
 
@@ -111,17 +112,29 @@ def get_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {error.plugin!r}: {error}") from error
+        raise _validation_error(pm, error) from None
     return pm
 
 
+def _validation_error(pm: pluggy.PluginManager, error: pluggy.PluginValidationError) -> PluginError:
+    """pluggy's message with the plugin named by its name, not its module's repr."""
+    name = pm.get_name(error.plugin) or getattr(error.plugin, "__name__", str(error.plugin))
+    message = re.sub(r"\s*in plugin <module [^>]*>", "", str(error))
+    hint = ""
+    if match := re.search(r"unknown hook '(\w+)'", message):
+        specified = [caller.name for caller in vars(pm.hook).values() if getattr(caller, "spec", None)]
+        close = suggest(match.group(1), specified)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (chipfit's hooks: {', '.join(sorted(specified))})"
+    return PluginError(f"plugin {name!r}: {message.strip()}{hint}")
+
+
 def _register(pm: ChipfitPluginManager, module, name: str, origin: tuple[str, str | None, str | None]) -> None:
-    if pm.is_blocked(name) or pm.has_plugin(name):
-        return
+    if pm.is_blocked(name) or pm.has_plugin(name) or pm.is_registered(module):
+        return  # e.g. -p naming a module an entry point already loaded
     try:
         pm.register(module, name=name)
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {name!r}: {error}") from error
+        raise _validation_error(pm, error) from None
     pm.origins[name] = origin
 
 

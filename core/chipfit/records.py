@@ -186,22 +186,23 @@ def _fraction(instance: Any, attribute: attrs.Attribute, value: float) -> None:
         raise ValueError(f"{_owner(instance)}: field {attribute.name!r} must be in (0, 1], got {value!r}")
 
 
-def _enum_converter(enum_type: type[enum.StrEnum], label: str):
+def _enum_converter(enum_type: type[enum.StrEnum], label: str, field: str | None = None):
     def convert(value: Any) -> Any:
         try:
             return enum_type(value)
         except ValueError:
             known = ", ".join(member.value for member in enum_type)
-            raise ValueError(f"unknown {label} {value!r} (known: {known})") from None
+            where = f"field '{field}': " if field else ""
+            raise ValueError(f"{where}unknown {label} {value!r} (known: {known})") from None
 
     convert.__doc__ = f"Convert a string to {enum_type.__name__}, naming the known values if it is not one."
     return convert
 
 
 to_precision = _enum_converter(Precision, "precision")
-to_kind = _enum_converter(Kind, "kind")
-to_segment = _enum_converter(Segment, "segment")
-to_capability = _enum_converter(Capability, "capability")
+to_kind = _enum_converter(Kind, "kind", "kind")
+to_segment = _enum_converter(Segment, "segment", "segment")
+to_capability = _enum_converter(Capability, "capability", "capabilities")
 to_phase = _enum_converter(Phase, "phase")
 to_scenario_kind = _enum_converter(ScenarioKind, "scenario")
 

@@ -59,6 +59,18 @@ def _malformed(result: object, device: Device, workload: Workload) -> str | None
     return None
 
 
+def _with_derived(row: Result, catalogue: Catalogue) -> Result:
+    """The row with the plugins' derived metrics; a metric that raises fails the row, naming its plugin."""
+    if not row.ok:
+        return row
+    try:
+        return attrs.evolve(row, metrics=derived_metrics.apply(row.metrics, catalogue.metrics))
+    except derived_metrics.MetricFailure as failure:
+        plugin = catalogue.plugin_of("metric", failure.metric) or "?"
+        return attrs.evolve(row, status=Status.FAILED, metrics={}, explain=(), plugin=plugin,
+                            reason=f"plugin {plugin!r}: {failure}")
+
+
 #: The metric a row is compared with the baseline on, and whether higher is better.
 _HEADLINE = {
     ScenarioKind.SINGLE_STREAM: ("latency_s", False),
@@ -114,16 +126,13 @@ def environment(pm: pluggy.PluginManager) -> dict:
     }
 
 
-def _resolve(ids: Iterable[str], known: dict, kind: str, text: str, where: str, at: list) -> list:
-    """Look up each id; an unknown one names the spec file, the line and the closest known ids."""
-    out = []
-    for index, ident in enumerate(ids):
-        if ident not in known:
-            line = tomlfile.locate(text, [*at, index])
-            place = f"{where}, line {line}" if line else where
-            raise UnknownIdError(kind, ident, known, where=f"{place}: {tomlfile.dotted([*at, index])}")
-        out.append(known[ident])
-    return out
+def _resolve(ident: str, known: dict, kind: str, text: str, where: str, path: list):
+    """Look up an id; an unknown one names the spec file, the line, the key and the closest known ids."""
+    if ident not in known:
+        line = tomlfile.locate(text, path)
+        place = f"{where}, line {line}" if line else where
+        raise UnknownIdError(kind, ident, known, where=f"{place}: {tomlfile.dotted(path)}")
+    return known[ident]
 
 
 def load_workload(pm: pluggy.PluginManager, source: str, dims: dict[str, int], *, where: str = "") -> Workload | None:
@@ -150,12 +159,15 @@ def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list)
     base = Path(where).parent if where and where != "command line" else Path(".")
     for index, ident in enumerate(group.workloads):
         if ident in catalogue.workloads or not _is_file(ident):
-            out += _resolve([ident], catalogue.workloads, "workload", text, where, [*at, index])
+            out.append(_resolve(ident, catalogue.workloads, "workload", text, where, [*at, index]))
             continue
         path = Path(ident) if Path(ident).is_absolute() else base / ident
-        workload = load_workload(pm, str(path), group.dims, where=where)
+        line = tomlfile.locate(text, [*at, index])
+        try:
+            workload = load_workload(pm, str(path), group.dims, where=where)
+        except ChipfitError as error:
+            raise type(error)(f"{where}, line {line}: {tomlfile.dotted([*at, index])}: {error}") from None
         if workload is None:
-            line = tomlfile.locate(text, [*at, index])
             raise ChipfitError(f"{where}, line {line}: no plugin reads model files like {ident!r} "
                                f"(see 'chipfit plugins' for chipfit_load_workload)")
         out.append(workload)
@@ -169,28 +181,36 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     :raises SpecError: a claim whose arithmetic does not compute.
     """
     if spec.baseline is not None:
-        _resolve([spec.baseline], catalogue.devices, "device", text, where, ["baseline"])
+        _resolve(spec.baseline, catalogue.devices, "device", text, where, ["baseline"])
     rows: list[Result] = []
     for index, group in enumerate(spec.groups):
         at = ["groups", index]
-        devices = _resolve(group.devices, catalogue.devices, "device", text, where, [*at, "devices"])
+        devices = [_resolve(ident, catalogue.devices, "device", text, where, [*at, "devices", i])
+                   for i, ident in enumerate(group.devices)]
         workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"])
         scenario = group.to_scenario()
         for workload in workloads:
             for device in devices:
-                row = estimate_cell(pm, device, workload, scenario)
-                if row.ok:
-                    row = attrs.evolve(row, metrics=derived_metrics.apply(row.metrics, catalogue.metrics))
+                row = _with_derived(estimate_cell(pm, device, workload, scenario), catalogue)
                 rows.append(attrs.evolve(row, group=group.id))
     rows = with_baseline(rows, spec.baseline, catalogue.workloads)
     cells = {(row.group, row.device, row.workload): row for row in rows}
+    groups = {group.id: group for group in spec.groups}
     checks = []
-    for claim in spec.claims:
-        cell = cells.get((claim.cell.group, claim.cell.device, claim.cell.workload))
-        versus = None
-        if claim.versus is not None:
-            versus = cells.get((claim.versus.group, claim.versus.device, claim.versus.workload))
-        checks.append(claim_checks.check(claim, cell, versus, where=where))
+    for index, claim in enumerate(spec.claims):
+        at = ["claims", index]
+        found = []
+        for key, ref in (("cell", claim.cell), ("versus", claim.versus)):
+            if ref is None:
+                found.append(None)
+                continue
+            group = groups[ref.group]
+            _resolve(ref.device, dict.fromkeys(group.devices), "device", text, where, [*at, key, "device"])
+            _resolve(ref.workload, dict.fromkeys(group.workloads), "workload", text, where, [*at, key, "workload"])
+            found.append(cells.get((ref.group, ref.device, ref.workload)))
+        line = tomlfile.locate(text, [*at, "value"])
+        place = f"{where}, line {line}" if line else where
+        checks.append(claim_checks.check(claim, found[0], found[1], where=place))
     return Report(
         title=spec.title,
         description=spec.description,

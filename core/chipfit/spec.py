@@ -144,5 +144,7 @@ def _key_in(message: str, keys: tuple[str, ...]) -> str | None:
     """The spec key a scenario error is about: the field it names, else the first key it mentions."""
     if match := re.search(r"field '(\w+)'", message):
         name = match.group(1)
-        return next((key for key in keys if key.startswith(name)), None)
+        found = next((key for key in keys if key.startswith(name)), None)
+        if found:
+            return found
     return next((key for key in keys if key.split("_")[0] in message.lower()), None)

@@ -70,6 +70,8 @@ def parse(text: str, where: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error becomes a :class:`SpecError` with its line."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise SpecError("invalid TOML: nested too deeply", path=where) from None
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
@@ -133,6 +135,17 @@ def _key_parts(key: str) -> list[str]:
     return [part.strip().strip("\"'") for part in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", key)]
 
 
+def _within_arrays(parts: list[str], counts: dict[tuple[str, ...], int]) -> list[PathStep]:
+    """``[device.peak_tops]`` after the third ``[[device]]`` is ``device[2].peak_tops``."""
+    out: list[PathStep] = []
+    for depth, part in enumerate(parts):
+        out.append(part)
+        seen = counts.get(tuple(parts[: depth + 1]))
+        if seen and depth < len(parts) - 1:
+            out.append(seen - 1)
+    return out
+
+
 def locate(text: str, path: Sequence[PathStep]) -> int | None:
     """The line (1-based) of the deepest part of ``path`` that the text names, or None.
 
@@ -147,11 +160,11 @@ def locate(text: str, path: Sequence[PathStep]) -> int | None:
         if match := _ARRAY_TABLE.match(line):
             name = tuple(_key_parts(match.group(1)))
             index = counts.get(name, 0)
+            table = [*_within_arrays(list(name), counts), index]
             counts[name] = index + 1
-            table = [*name, index]
             candidate = table
         elif match := _TABLE.match(line):
-            table = _key_parts(match.group(1))
+            table = _within_arrays(_key_parts(match.group(1)), counts)
             candidate = table
         elif match := _KEY.match(line):
             candidate = [*table, *_key_parts(match.group(1))]

@@ -1,0 +1,130 @@
+"""The seed reproduction: ``chipfit run specs/seed-article.toml`` and the claims it checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support import DESIGN_METRICS, SEED_SPEC, assert_clean
+
+
+@pytest.fixture(scope="module")
+def seed_report():
+    """The seed spec's report as JSON (run once for the module: it is read-only)."""
+    from click.testing import CliRunner
+
+    import chipfit.cli
+
+    with pytest.MonkeyPatch.context() as patch:
+        # module-scoped, so set the in-tree plugin selection here as the autouse fixture does
+        from conftest import IN_TREE_PLUGINS
+
+        patch.setenv("CHIPFIT_LOAD_PLUGINS", ",".join(IN_TREE_PLUGINS))
+        for name in ("CHIPFIT_DISABLE_PLUGIN_AUTOLOAD", "CHIPFIT_STRICT_PLUGINS", "CHIPFIT_TRACE_PLUGINS"):
+            patch.delenv(name, raising=False)
+        result = CliRunner().invoke(chipfit.cli.cli, ["run", str(SEED_SPEC), "--format", "json"])
+    assert_clean(result)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _row(report, group, device, workload):
+    [row] = [r for r in report["rows"] if (r["group"], r["device"], r["workload"]) == (group, device, workload)]
+    return row
+
+
+def _claim(report, starts):
+    [claim] = [c for c in report["claims"] if c["text"].startswith(starts)]
+    return claim
+
+
+@pytest.mark.parametrize("metric", DESIGN_METRICS)
+def test_every_design_metric_appears_in_some_row(seed_report, metric):
+    assert any(metric in row["metrics"] for row in seed_report["rows"])
+
+
+def test_every_row_is_modelled(seed_report):
+    assert seed_report["rows"]
+    assert {row["source"] for row in seed_report["rows"]} == {"modelled"}
+
+
+def test_no_row_failed(seed_report):
+    assert not [row for row in seed_report["rows"] if row["status"] == "failed"]
+
+
+def test_energy_per_sample_is_power_over_throughput(seed_report):
+    for row in seed_report["rows"]:
+        metrics = row["metrics"]
+        if row["status"] == "ok":
+            assert metrics["energy_per_sample_j"] == pytest.approx(metrics["power_w"] / metrics["throughput_sps"])
+
+
+def test_report_names_where_it_was_made(seed_report):
+    assert seed_report["title"].startswith("Which chip fits")
+    assert seed_report["baseline"] == "intel-core-i5-12600k"
+    assert seed_report["environment"]["python"]
+    assert seed_report["environment"]["plugins"]["nvidia"]
+    assert seed_report["created"]
+
+
+def test_compile_takes_about_a_minute_on_the_i5(seed_report):
+    claim = _claim(seed_report, "Compiling the Linux kernel")
+    assert claim["verdict"] == "agrees"
+    assert claim["value"] == pytest.approx(60, rel=0.3)
+
+
+def test_mi300a_fp32_per_watt_is_about_2_6x_the_mi250x(seed_report):
+    claim = _claim(seed_report, "The MI300A gives about 2.6x")
+    assert claim["verdict"] == "agrees"
+    assert claim["value"] == pytest.approx(2.6, rel=0.05)
+
+
+def test_x1_500x_claim_differs(seed_report):
+    claim = _claim(seed_report, "The InferX X1 beats the i5 by about 500x")
+    assert claim["verdict"] == "differs"
+    assert claim["value"] < 500 / 2
+    assert claim["why"]
+
+
+def test_40_exa_ops_capacity_agrees(seed_report):
+    claim = _claim(seed_report, "4 GTX 1080 Ti at 11.3 TFLOPS")
+    assert claim["verdict"] == "agrees"
+    assert claim["value"] == pytest.approx(40e18, rel=0.05)
+    # the arithmetic is written out with the numbers substituted
+    assert claim["arithmetic"].startswith("4 x ")
+
+
+@pytest.mark.parametrize("group", ["compile", "train-one"])
+def test_x1_is_unsupported_for_compile_and_training_with_a_reason(seed_report, group):
+    workload = "linux-kernel-compile" if group == "compile" else "yolov3-coco-train"
+    row = _row(seed_report, group, "flexlogix-inferx-x1", workload)
+    assert row["status"] == "unsupported"
+    assert row["reason"]
+    assert row["metrics"] == {}
+    keyword = "general-purpose" if group == "compile" else "training"
+    assert keyword in row["reason"]
+
+
+def test_accelerators_without_cpu_cores_cannot_compile(seed_report):
+    assert _row(seed_report, "compile", "nvidia-h100-sxm5", "linux-kernel-compile")["status"] == "unsupported"
+    assert _row(seed_report, "compile", "amd-instinct-mi300a", "linux-kernel-compile")["status"] == "ok"
+
+
+def test_training_needs_an_interconnect_for_several_devices(seed_report):
+    row = _row(seed_report, "train", "intel-core-i5-12600k", "yolov3-coco-train")
+    assert row["status"] == "unsupported"
+    assert "interconnect" in row["reason"]
+
+
+def test_baseline_row_is_one(seed_report):
+    row = _row(seed_report, "vision", "intel-core-i5-12600k", "yolov3-608")
+    assert row["metrics"]["vs_baseline"] == pytest.approx(1.0)
+    faster = _row(seed_report, "vision", "nvidia-h100-sxm5", "yolov3-608")
+    assert faster["metrics"]["vs_baseline"] > 1
+
+
+def test_train_to_infer_ratio_is_samples_times_forward_and_backward(seed_report):
+    row = _row(seed_report, "train", "nvidia-gtx-1080-ti", "yolov3-coco-train")
+    # 500,200 batches x 64 images x (1 forward + 2 backward)
+    assert row["metrics"]["train_to_infer_ops_ratio"] == pytest.approx(500_200 * 64 * 3)
