@@ -124,23 +124,73 @@ def plugins(obj: _Context, fmt: str) -> None:
 @cli.command()
 @click.option("--kind", multiple=True, help="Only these kinds (cpu, gpu, apu, asic, npu, fpga).")
 @click.option("--segment", multiple=True, help="Only these segments (edge, desktop, datacenter).")
-@click.option("--vendor", multiple=True, help="Only these vendors (case-insensitive).")
+@click.option("--vendor", multiple=True, help="Only these vendors (case, spaces and hyphens ignored).")
+@click.option("--precision", multiple=True, help="Only devices that compute in these precisions (all of them).")
+@click.option("--capability", multiple=True, help="Only devices with these capabilities (training, inference, "
+                                                   "general-purpose).")
+@click.option("--sort", "sort_by", metavar="FIGURE",
+              help="Sort by a figure, highest first: power, price, memory_bandwidth, memory_capacity, year, "
+                   "general_ops, peak_ops.int8 …; prefix with + for lowest first.")
 @click.option("--sources", is_flag=True, help="Show the citation of every figure.")
 @click.option("--format", "fmt", type=_LIST_FORMATS, default="text", show_default=True)
 @click.pass_obj
-def devices(obj: _Context, kind, segment, vendor, sources: bool, fmt: str) -> None:
+def devices(obj: _Context, kind, segment, vendor, precision, capability, sort_by, sources: bool, fmt: str) -> None:
     """List the devices plugins registered, with their headline figures."""
     from chipfit.listing import citation_text, device_rows
 
     machine = fmt in ("json", "csv")
-    headers, rows = device_rows(obj.catalogue, kind=kind, segment=segment, vendor=vendor,
-                                sources=sources, machine=machine)
+    headers, rows = device_rows(obj.catalogue, kind=kind, segment=segment, vendor=vendor, precision=precision,
+                                capability=capability, sort_by=sort_by, sources=sources, machine=machine)
     text = _table(rows, headers, fmt)
     if sources and not machine:
         text += citation_text(obj.catalogue, [row[0] for row in rows])
     elif not machine:
         text += "\n* not confirmed by a primary source (see --sources)\n"
     _emit(text, None)
+
+
+@cli.command()
+@click.argument("device")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def show(obj: _Context, device: str, fmt: str) -> None:
+    """Show one device: every figure, with its source and whether it is confirmed."""
+    from chipfit.listing import citations, device_card, device_rows
+
+    record = obj.catalogue.device(device)
+    if fmt == "json":
+        headers, rows = device_rows(obj.catalogue, sources=True, machine=True)
+        row = dict(zip(headers, next(r for r in rows if r[0] == record.id)))
+        row["sources"] = citations(record)
+        _emit(json.dumps(row, indent=2) + "\n", None)
+    else:
+        _emit(device_card(obj.catalogue, record), None)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, metavar="[DATASHEET.toml]...")
+@click.pass_obj
+def check(obj: _Context, files: tuple[str, ...]) -> None:
+    """Check device data: every registered device, or the datasheet files given.
+
+    Plausible units, sparse figures not passed off as dense, a citation for every figure.
+    Exit 2 with one line per problem (file, line, device, field), 0 when all pass.
+    """
+    from chipfit.checks import check_catalogue, check_datasheet
+
+    if files:
+        problems = [(f"{path}, line {p.line}" if p.line else path, p) for path in files for p in check_datasheet(path)]
+        count = "the datasheet files"
+    else:
+        devices = obj.catalogue.devices
+        problems = [(f"plugin {obj.catalogue.plugin_of('device', p.device)!r}", p)
+                    for p in check_catalogue(devices.values())]
+        count = f"{len(devices)} devices"
+    for where, problem in problems:
+        click.echo(f"{where}: {problem}", err=True)
+    if problems:
+        raise ChipfitError(f"{len(problems)} problem(s) in {count}")
+    click.echo(f"{count}: all checks pass")
 
 
 @cli.command()

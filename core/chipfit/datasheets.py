@@ -80,6 +80,7 @@ class DatasheetEntry:
     power_kind: str = ""
     price_date: str = ""
     unconfirmed: list[str] = attrs.field(factory=list)
+    unusual: list[str] = attrs.field(factory=list)
     sources: dict[str, str] = attrs.field(factory=dict)
     derived: dict[str, str] = attrs.field(factory=dict)
     notes: DatasheetNotes = DatasheetNotes()
@@ -115,6 +116,7 @@ class DatasheetEntry:
             sources={_field(key): text for key, text in self.sources.items()},
             derivations={_field(key): text for key, text in self.derived.items()},
             unconfirmed={_field(key) for key in self.unconfirmed},
+            unusual={_field(key) for key in self.unusual},
             notes=self.notes.text,
         )
 
@@ -127,6 +129,12 @@ class DatasheetFile:
 
 
 _FIELDS = {key: field for field, key in _KEYS.items()}
+
+
+def datasheet_key(field: str) -> str:
+    """``peak_ops.fp32`` -> ``peak_tops.fp32``; ``power`` -> ``power_w``: the key a datasheet file uses."""
+    head, dot, rest = field.partition(".")
+    return _KEYS.get(head, head) + dot + rest
 
 
 def _field(key: str) -> str:
@@ -149,9 +157,7 @@ def load_devices(path: str | Path) -> list[Device]:
             devices.append(entry.to_device())
         except ValueError as error:
             match = re.search(r"field '([\w.]+)'", str(error))
-            field = match.group(1) if match else ""
-            head, dot, rest = field.partition(".")
-            key = [_KEYS.get(head, head), *([rest] if dot else [])] if field else []
+            key = datasheet_key(match.group(1)).split(".", 1) if match else []
             line = tomlfile.locate(text, ["device", index, *key])
             raise SpecError(f"device[{index}] ({entry.id}): {error}", path=str(path), line=line) from None
     return devices

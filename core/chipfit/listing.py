@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chipfit.catalogue import Catalogue
+from chipfit.errors import ChipfitError, suggest
 from chipfit.records import Precision
 from chipfit.units import money, si_number
 
@@ -19,11 +20,45 @@ def _keep(value: str, wanted: Iterable[str]) -> bool:
     return not wanted or _slug(value) in wanted
 
 
-def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources=False, machine=False):
+def figure(device, name: str) -> float | None:
+    """A device's figure by name: ``power``, ``year``, ``peak_ops.int8`` … (None when it has none)."""
+    head, _, precision = name.partition(".")
+    if head in ("peak_ops", "sparse_peak_ops"):
+        return getattr(device, head).get(precision)
+    value = getattr(device, head, None)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+SORTABLE = ("power", "price", "memory_bandwidth", "memory_capacity", "year", "general_ops", "interconnect_bandwidth",
+            "on_chip_memory", *(f"peak_ops.{p}" for p in Precision))
+
+
+def _selected(catalogue: Catalogue, kind, segment, vendor, precision, capability, sort_by):
+    devices = [
+        device for device in catalogue.devices.values()
+        if _keep(device.kind, kind) and _keep(device.segment, segment) and _keep(device.vendor, vendor)
+        and all(p in {str(q) for q in device.peak_ops} for p in precision)
+        and all(c in {str(k) for k in device.capabilities} for c in capability)
+    ]
+    if sort_by:
+        ascending = sort_by.startswith("+")
+        name = sort_by.lstrip("+-")
+        if name not in SORTABLE:
+            close = suggest(name, SORTABLE)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (one of: {', '.join(SORTABLE)})"
+            raise ChipfitError(f"--sort: unknown figure {name!r}{hint}")
+        present = [d for d in devices if figure(d, name) is not None]
+        present.sort(key=lambda d: figure(d, name), reverse=not ascending)
+        devices = present + [d for d in devices if figure(d, name) is None]
+    return devices
+
+
+def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), precision=(), capability=(), sort_by=None,
+                sources=False, machine=False):
     """Headers and rows for the device catalogue; ``machine`` keeps SI numbers for json/csv.
 
     A figure that no primary source confirmed is marked with ``*`` (text) or listed under
-    ``unconfirmed`` (json/csv).
+    ``unconfirmed`` (json/csv). Devices without the sorted figure come last.
     """
     headers = ["id", "name", "kind", "segment", "year", "peak", "memory_bandwidth", "memory_capacity",
                "power", "price", "capabilities", "runtimes", "plugin"]
@@ -32,9 +67,7 @@ def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), sources
     if sources and machine:
         headers.append("sources")
     rows = []
-    for device in catalogue.devices.values():
-        if not (_keep(device.kind, kind) and _keep(device.segment, segment) and _keep(device.vendor, vendor)):
-            continue
+    for device in _selected(catalogue, kind, segment, vendor, precision, capability, sort_by):
         mark = (lambda field: "*" if field in device.unconfirmed else "") if not machine else (lambda field: "")
         if machine:
             peak = {str(p): ops for p, ops in device.peak_ops.items()}
@@ -134,3 +167,44 @@ def inspect_summary(workload) -> dict:
         "operators": sum(op.repeat for op in workload.operators),
         "uncosted": dict(workload.uncosted),
     }
+
+
+def device_card(catalogue: Catalogue, device) -> str:
+    """One device, every figure with its display value and its source (``chipfit show``)."""
+    import textwrap
+
+    def line(label: str, value: str, field: str | None = None) -> list[str]:
+        mark = " [unconfirmed]" if field and field in device.unconfirmed else ""
+        out = [f"  {label:24} {value}{mark}"]
+        cited = device.citation(field) if field else None
+        if cited:
+            out.append(textwrap.fill(cited, width=110, initial_indent=" " * 28, subsequent_indent=" " * 28))
+        return out
+
+    out = [f"{device.name} ({device.id})", f"  plugin: {catalogue.plugin_of('device', device.id)}   kind: "
+           f"{device.kind}   segment: {device.segment}", ""]
+    out += line("year", str(device.year), "year")
+    for precision, ops in sorted(device.peak_ops.items(), key=lambda kv: list(Precision).index(kv[0])):
+        out += line(f"peak {precision} (dense)", si_number(ops, "ops/s"), f"peak_ops.{precision}")
+    for precision, ops in device.sparse_peak_ops.items():
+        out += line(f"peak {precision} (sparse)", si_number(ops, "ops/s"), f"sparse_peak_ops.{precision}")
+    out += line("memory bandwidth", si_number(device.memory_bandwidth, "B/s"), "memory_bandwidth")
+    out += line("memory capacity", "none of its own (weights stream from the host)" if device.memory_capacity is None
+                else si_number(device.memory_capacity, "B"), "memory_capacity")
+    if device.on_chip_memory is not None:
+        out += line("on-chip memory", si_number(device.on_chip_memory, "B"), "on_chip_memory")
+    out += line("power", si_number(device.power, "W") + (f" ({device.power_kind})" if device.power_kind else ""),
+                "power")
+    out += line("price", money(device.price) + (f" ({device.price_date})" if device.price_date else ""), "price")
+    if device.interconnect_bandwidth is not None:
+        out += line("interconnect", si_number(device.interconnect_bandwidth, "B/s"), "interconnect_bandwidth")
+    if device.general_ops is not None:
+        out += line("general-purpose rate", si_number(device.general_ops, "ops/s"), "general_ops")
+    out += line("capabilities", ", ".join(sorted(str(c) for c in device.capabilities)), "capabilities")
+    out += line("runtimes", ", ".join(device.runtimes) or "-", "runtimes")
+    if device.efficiency is not None:
+        out += line("efficiency", f"compute {device.efficiency.compute:g}, memory {device.efficiency.memory:g}, "
+                                  f"{device.efficiency.overhead_s * 1e6:g} µs/operator", "efficiency")
+    if device.notes:
+        out += ["", textwrap.fill(f"Notes: {device.notes}", width=110, initial_indent="  ", subsequent_indent="  ")]
+    return "\n".join(out) + "\n"

@@ -9,6 +9,10 @@ Per operator, for a batch of ``b`` samples at precision ``p``::
 A workload's batch time is the sum over its operators; weights are read once per batch, so
 batching amortises them. Byte counts scale with the bytes per value of ``p``.
 
+On-chip memory (``Device.on_chip_memory``: SRAM, L2, last-level cache) is a second tier: when all
+the weights fit, they stay resident across batches and cost no memory traffic; an operator whose
+activations fit in what remains keeps them on chip too. Only the rest crosses ``memory_bandwidth``.
+
 Training runs ``dataset_samples * epochs`` samples forward and backward (compute and traffic
 multiplied by ``1 + backward_factor``), split across ``count`` devices in steps of ``batch`` samples
 each; after every step a ring all-reduce moves ``2 (n-1)/n`` gradient bytes per device over the
@@ -90,11 +94,16 @@ def batch_cost(
     compute_rate = device.peak_ops[precision] * efficiency.compute
     memory_rate = device.memory_bandwidth * efficiency.memory
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
+    resident, free = on_chip(device, workload, precision)
     by_bound = {Bound.COMPUTE: 0.0, Bound.MEMORY: 0.0, Bound.OVERHEAD: 0.0}
     total_ops = total_bytes = 0.0
     for op in workload.operators:
         ops = op.ops * batch * work_factor
-        moved = (op.weight_bytes + op.activation_bytes * batch) * scale * work_factor
+        weights = 0.0 if resident else op.weight_bytes * scale
+        activations = op.activation_bytes * scale * batch
+        if activations <= free:
+            activations = 0.0
+        moved = (weights + activations) * work_factor
         compute_s = ops / compute_rate
         memory_s = moved / memory_rate
         roof_s = max(compute_s, memory_s)
@@ -110,6 +119,14 @@ def batch_cost(
     return BatchCost(time_s, total_ops, total_bytes, bound, by_bound[bound] / time_s if time_s else 1.0)
 
 
+def on_chip(device: Device, workload: Workload, precision: Precision) -> tuple[bool, float]:
+    """Whether the weights stay resident on chip, and the on-chip bytes left for an operator's activations."""
+    capacity = device.on_chip_memory or 0.0
+    weights = workload.weight_bytes * precision.bytes_per_value / workload.precision.bytes_per_value
+    resident = 0 < weights <= capacity
+    return resident, capacity - weights if resident else capacity
+
+
 def memory_footprint(workload: Workload, precision: Precision, batch: int, training: bool) -> float:
     """Bytes a device must hold: weights (plus optimizer state in training) and live activations."""
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
@@ -121,6 +138,15 @@ def memory_footprint(workload: Workload, precision: Precision, batch: int, train
         return weights * TRAINING_STATE_FACTOR + kept * scale * batch
     largest = max(op.activation_bytes for op in workload.operators)
     return weights + largest * scale * batch
+
+
+def _on_chip_note(device: Device, workload: Workload, precision: Precision) -> list[str]:
+    if not device.on_chip_memory:
+        return []
+    resident, free = on_chip(device, workload, precision)
+    weights = "stay resident in" if resident else "do not fit in"
+    return [f"weights {weights} {_figure(device, 'on_chip_memory', device.on_chip_memory, 'B')} of on-chip memory; "
+            f"activations of operators under {si_number(free, 'B')} stay on chip"]
 
 
 def _figure(device: Device, field: str, value: float, unit: str) -> str:
@@ -246,6 +272,7 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
         f"compute efficiency, {_figure(device, 'memory_bandwidth', device.memory_bandwidth, 'B/s')} x "
         f"{efficiency.memory:g} memory efficiency, "
         f"{efficiency.overhead_s * 1e6:g} µs/operator ({efficiency_from})",
+        *_on_chip_note(device, workload, precision),
         f"batch {batch}: sum over {len(workload.operators)} operators of max(compute, memory) + overhead "
         f"= {duration(cost.time_s)}, {cost.bound}-bound ({cost.bound_share:.0%} of the time)",
     ]

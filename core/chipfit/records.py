@@ -267,6 +267,7 @@ class Device:
     ``peak_ops`` holds dense peak ops/s per precision; only the precisions the device supports.
     ``sparse_peak_ops`` keeps 2:4 structured-sparsity figures apart (the model never uses them).
     ``power_kind`` says what ``power`` is (TDP, typical board power, max module power…).
+    ``unusual`` names figures deliberately outside the plausible ranges of :mod:`chipfit.checks`.
     ``memory_capacity`` of None: the device keeps no model in memory of its own (weights stream from
     the host over ``memory_bandwidth``, the host link), so capacity never limits it.
     ``sources`` maps a field name (or ``peak_ops.<precision>``) to the document and place it came
@@ -297,6 +298,7 @@ class Device:
     on_chip_memory: float | None = attrs.field(default=None, validator=positive)
     power_kind: str = ""
     price_date: str = ""
+    unusual: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)

@@ -1,0 +1,107 @@
+"""Catalogue checks: what every device record must satisfy beyond its validators.
+
+The same checks serve chipfit's own plugins (its test suite), third-party authors (``chipfit check``
+or :func:`check_device` in their tests) and data files (:func:`check_datasheet`, which names the
+file and line). A check finds:
+
+- a figure outside plausible bounds (:data:`PLAUSIBLE`), unless the record lists it in ``unusual``;
+- a sparse peak that is not between 1x and 2x its dense peak (sparse given as dense, or a typo);
+- a figure without a citation (a source or a derivation);
+- a general-purpose rate on a device that is not general-purpose, or the reverse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from chipfit.records import Capability, Device
+
+#: Plausible bounds, SI units, for figures of real devices (edge module to data-centre package).
+PLAUSIBLE = {
+    "memory_bandwidth": (1e8, 100e12),
+    "memory_capacity": (1e5, 10e12),
+    "power": (0.1, 20e3),
+    "price": (1.0, 10e6),
+    "year": (1990, 2035),
+    "interconnect_bandwidth": (1e8, 100e12),
+    "general_ops": (1e8, 1e15),
+    "on_chip_memory": (1e4, 1e11),
+    "peak_ops": (1e9, 1e17),
+}
+
+#: Figures every device must cite when it sets them.
+CITED = ("memory_bandwidth", "memory_capacity", "power", "year", "price", "interconnect_bandwidth", "general_ops",
+         "on_chip_memory")
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with one figure of one device."""
+
+    device: str
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.device}: {self.field}: {self.message}"
+
+
+def _figures(device: Device):
+    for field in CITED:
+        value = getattr(device, field)
+        if value is not None:
+            yield field, value, PLAUSIBLE.get(field)
+    for precision, ops in device.peak_ops.items():
+        yield f"peak_ops.{precision}", ops, PLAUSIBLE["peak_ops"]
+    for precision, ops in device.sparse_peak_ops.items():
+        yield f"sparse_peak_ops.{precision}", ops, PLAUSIBLE["peak_ops"]
+
+
+def check_device(device: Device) -> list[Problem]:
+    """Every problem with one device (an empty list when it passes)."""
+    problems = []
+    for field, value, bounds in _figures(device):
+        if bounds and not bounds[0] <= value <= bounds[1] and field not in device.unusual:
+            problems.append(Problem(device.id, field, f"{value:g} is outside the plausible range "
+                                    f"{bounds[0]:g}..{bounds[1]:g} (SI units); list it in 'unusual' if it is right"))
+        if device.citation(field) is None:
+            problems.append(Problem(device.id, field, "has no source and no derivation"))
+    for precision, sparse in device.sparse_peak_ops.items():
+        dense = device.peak_ops.get(precision)
+        if dense is None:
+            problems.append(Problem(device.id, f"sparse_peak_ops.{precision}",
+                                    "a sparse figure with no dense figure for the same precision"))
+        elif not dense * 0.999 <= sparse <= dense * 2.001:
+            problems.append(Problem(device.id, f"sparse_peak_ops.{precision}",
+                                    f"sparse {sparse:g} is not 1x-2x dense {dense:g}: is a dense figure sparse?"))
+        elif sparse <= dense * 1.001:
+            problems.append(Problem(device.id, f"peak_ops.{precision}",
+                                    f"dense equals sparse ({dense:g}): the dense figure is probably the sparse one"))
+    general = device.can(Capability.GENERAL_PURPOSE)
+    if device.general_ops is not None and not general:
+        problems.append(Problem(device.id, "general_ops", "set on a device without the general-purpose capability"))
+    return problems
+
+
+def check_catalogue(devices) -> list[Problem]:
+    """Problems across devices (an iterable of :class:`Device`)."""
+    return [problem for device in devices for problem in check_device(device)]
+
+
+def check_datasheet(path: str | Path) -> list[Problem]:
+    """Problems in a datasheet file, each with the line of the figure (file errors raise SpecError)."""
+    from chipfit import tomlfile
+    from chipfit.datasheets import datasheet_key, load_devices
+
+    devices = load_devices(path)
+    text = Path(path).read_text(encoding="utf-8")
+    problems = []
+    for index, device in enumerate(devices):
+        for problem in check_device(device):
+            key = datasheet_key(problem.field)
+            line = tomlfile.locate(text, ["device", index, *key.split(".", 1)])
+            problems.append(attrs.evolve(problem, field=key, line=line))
+    return problems
