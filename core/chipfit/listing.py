@@ -78,7 +78,7 @@ def device_rows(catalogue: Catalogue, *, kind=(), segment=(), vendor=(), precisi
             figures = [si_number(device.memory_bandwidth, "B/s") + mark("memory_bandwidth"),
                        ("host" if device.memory_capacity is None else si_number(device.memory_capacity, "B"))
                        + mark("memory_capacity"),
-                       si_number(device.power, "W") + mark("power"),
+                       ("n/a" if device.power is None else si_number(device.power, "W")) + mark("power"),
                        money(device.price) + mark("price")]
         capabilities = sorted(str(c) for c in device.capabilities)
         row = [device.id, device.name, str(device.kind), str(device.segment), device.year, peak, *figures,
@@ -183,7 +183,7 @@ def device_card(catalogue: Catalogue, device) -> str:
 
     out = [f"{device.name} ({device.id})", f"  plugin: {catalogue.plugin_of('device', device.id)}   kind: "
            f"{device.kind}   segment: {device.segment}", ""]
-    out += line("year", str(device.year), "year")
+    out += line("year", str(device.year or "n/a"), "year")
     for precision, ops in sorted(device.peak_ops.items(), key=lambda kv: list(Precision).index(kv[0])):
         out += line(f"peak {precision} (dense)", si_number(ops, "ops/s"), f"peak_ops.{precision}")
     for precision, ops in device.sparse_peak_ops.items():
@@ -193,8 +193,8 @@ def device_card(catalogue: Catalogue, device) -> str:
                 else si_number(device.memory_capacity, "B"), "memory_capacity")
     if device.on_chip_memory is not None:
         out += line("on-chip memory", si_number(device.on_chip_memory, "B"), "on_chip_memory")
-    out += line("power", si_number(device.power, "W") + (f" ({device.power_kind})" if device.power_kind else ""),
-                "power")
+    out += line("power", ("unknown" if device.power is None else si_number(device.power, "W"))
+                + (f" ({device.power_kind})" if device.power_kind else ""), "power")
     out += line("price", money(device.price) + (f" ({device.price_date})" if device.price_date else ""), "price")
     if device.interconnect_bandwidth is not None:
         out += line("interconnect", si_number(device.interconnect_bandwidth, "B/s"), "interconnect_bandwidth")

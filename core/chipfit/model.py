@@ -79,7 +79,7 @@ class BatchCost:
 def efficiency_for(device: Device) -> tuple[Efficiency, str]:
     """The efficiencies the model uses for a device, and where they came from."""
     if device.efficiency is not None:
-        return device.efficiency, "device plugin"
+        return device.efficiency, device.efficiency.origin or "device plugin"
     return DEFAULT_EFFICIENCY[device.kind], f"default for kind {device.kind} (assumed)"
 
 
@@ -91,7 +91,7 @@ def batch_cost(
     ``work_factor`` multiplies each operator's ops and bytes (``1 + backward_factor`` in training).
     """
     efficiency, _ = efficiency_for(device)
-    compute_rate = device.peak_ops[precision] * efficiency.compute
+    compute_rate = device.peak_ops[precision] * efficiency.compute_for(precision)
     memory_rate = device.memory_bandwidth * efficiency.memory
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     resident, free = on_chip(device, workload, precision)
@@ -154,6 +154,12 @@ def _figure(device: Device, field: str, value: float, unit: str) -> str:
     return si_number(value, unit) + (" (unconfirmed)" if field in device.unconfirmed else "")
 
 
+def _source(device: Device) -> Source:
+    """Calibrated when the device's efficiencies were fitted to measurements, else modelled."""
+    calibrated = device.efficiency is not None and device.efficiency.origin.startswith("calibrated")
+    return Source.CALIBRATED if calibrated else Source.MODELLED
+
+
 def _unsupported(device: Device, workload: Workload, scenario: Scenario, reason: str) -> Result:
     return Result(device.id, workload.id, scenario, Source.MODELLED, Status.UNSUPPORTED, reason=reason)
 
@@ -205,12 +211,15 @@ def estimate(device: Device, workload: Workload, scenario: Scenario) -> Result:
 
 def _common(device: Device, count: int) -> dict:
     cost = device.price * count if device.price is not None else None
-    return {"power_w": device.power * count, "hardware_cost_usd": cost}
+    power = device.power * count if device.power is not None else None
+    return {"power_w": power, "hardware_cost_usd": cost}
 
 
 def _energy(metrics: dict, throughput: float) -> None:
-    metrics["energy_per_sample_j"] = metrics["power_w"] / throughput
-    metrics["samples_per_j"] = throughput / metrics["power_w"]
+    """Energy metrics from power x time; None (unavailable) when the device's power is unknown."""
+    power = metrics["power_w"]
+    metrics["energy_per_sample_j"] = power / throughput if power else None
+    metrics["samples_per_j"] = throughput / power if power else None
     cost = metrics["hardware_cost_usd"]
     metrics["samples_per_s_per_usd"] = throughput / cost if cost else None
 
@@ -228,15 +237,15 @@ def _general(device: Device, workload: Workload, scenario: Scenario) -> Result:
         "utilization": 1.0,
         **_common(device, 1),
     }
-    metrics["energy_j"] = metrics["power_w"] * latency
+    metrics["energy_j"] = metrics["power_w"] * latency if metrics["power_w"] else None
     _energy(metrics, 1 / latency)
     explain = (
         f"general-purpose work: {si_number(ops, 'ops')} / {_figure(device, 'general_ops', device.general_ops, 'ops/s')} "
         f"sustained (general_ops) = {duration(latency)}",
         f"energy = {_figure(device, 'power', device.power, 'W')} x {duration(latency)} = "
-        f"{si_number(metrics['energy_j'], 'J')}",
+        f"{si_number(metrics['energy_j'], 'J')}" if device.power else "energy: unavailable (power not known)",
     )
-    return Result(device.id, workload.id, scenario, Source.MODELLED, Status.OK, metrics, explain=explain)
+    return Result(device.id, workload.id, scenario, _source(device), Status.OK, metrics, explain=explain)
 
 
 def _inference(device: Device, workload: Workload, scenario: Scenario, precision: Precision) -> Result:
@@ -268,7 +277,8 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
         f"{workload.name}: {si_number(ops_per_sample, 'ops')}/sample, "
         f"{si_number(workload.weight_bytes * precision.bytes_per_value / workload.precision.bytes_per_value, 'B')} "
         f"of weights in {precision}",
-        f"{device.name}: peak {_figure(device, f'peak_ops.{precision}', peak, 'ops/s')} x {efficiency.compute:g} "
+        f"{device.name}: peak {_figure(device, f'peak_ops.{precision}', peak, 'ops/s')} x "
+        f"{efficiency.compute_for(precision):.3g} "
         f"compute efficiency, {_figure(device, 'memory_bandwidth', device.memory_bandwidth, 'B/s')} x "
         f"{efficiency.memory:g} memory efficiency, "
         f"{efficiency.overhead_s * 1e6:g} µs/operator ({efficiency_from})",
@@ -288,7 +298,7 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
             f"{duration(target)} = {si_number(required, 'ops/s')}; sustained "
             f"{si_number(metrics['ops_available_per_s'], 'ops/s')}"
         )
-    return Result(device.id, workload.id, scenario, Source.MODELLED, Status.OK, metrics, explain=tuple(explain))
+    return Result(device.id, workload.id, scenario, _source(device), Status.OK, metrics, explain=tuple(explain))
 
 
 def _search_batch(device: Device, workload: Workload, precision: Precision, target: float | None) -> int:
@@ -340,7 +350,7 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
         "train_to_infer_ops_ratio": ops_total / workload.ops_per_sample,
         **_common(device, count),
     }
-    metrics["energy_j"] = metrics["power_w"] * time_s
+    metrics["energy_j"] = metrics["power_w"] * time_s if metrics["power_w"] else None
     _energy(metrics, samples / time_s)
     explain = (
         f"samples = {si_number(workload.dataset_samples, '')} x {workload.epochs:.4g} epochs = {si_number(samples, '')}",
@@ -356,4 +366,4 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
         f"{_figure(device, f'peak_ops.{precision}', peak, 'ops/s')} x {duration(time_s)}) "
         f"= {metrics['utilization']:.0%} of peak",
     )
-    return Result(device.id, workload.id, scenario, Source.MODELLED, Status.OK, metrics, explain=explain)
+    return Result(device.id, workload.id, scenario, _source(device), Status.OK, metrics, explain=explain)

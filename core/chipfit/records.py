@@ -248,12 +248,20 @@ class Efficiency:
     """How much of a device's datasheet peak real work sustains.
 
     ``compute`` and ``memory`` are fractions of peak ops/s and of memory bandwidth;
-    ``overhead_s`` is a fixed cost per operator (kernel launch, dispatch), in seconds.
+    ``overhead_s`` is a fixed cost per operator (kernel launch, dispatch), in seconds;
+    ``by_precision`` overrides ``compute`` for some precisions; ``origin`` says where the figures
+    come from ("calibrated" when fitted to measurements on this machine).
     """
 
     compute: float = attrs.field(validator=_fraction)
     memory: float = attrs.field(validator=_fraction)
     overhead_s: float = attrs.field(default=0.0, validator=non_negative)
+    by_precision: dict[Precision, float] = attrs.field(factory=dict, converter=_peak_ops)
+    origin: str = ""
+
+    def compute_for(self, precision: Precision) -> float:
+        """The compute efficiency at one precision."""
+        return self.by_precision.get(precision, self.compute)
 
 
 def _sources(value: Mapping[str, str] | None) -> dict[str, str]:
@@ -267,6 +275,8 @@ class Device:
     ``peak_ops`` holds dense peak ops/s per precision; only the precisions the device supports.
     ``sparse_peak_ops`` keeps 2:4 structured-sparsity figures apart (the model never uses them).
     ``power_kind`` says what ``power`` is (TDP, typical board power, max module power…).
+    ``power`` or ``year`` of None: not known (this machine's own CPU); energy is then unavailable.
+    ``measurable``: a plugin can run work on this device here (``chipfit_measure`` answers for it).
     ``unusual`` names figures deliberately outside the plausible ranges of :mod:`chipfit.checks`.
     ``memory_capacity`` of None: the device keeps no model in memory of its own (weights stream from
     the host over ``memory_bandwidth``, the host link), so capacity never limits it.
@@ -283,8 +293,8 @@ class Device:
     peak_ops: dict[Precision, float] = attrs.field(converter=_peak_ops, validator=_check_peak_ops)
     memory_bandwidth: float = attrs.field(validator=positive)
     memory_capacity: float | None = attrs.field(validator=positive)
-    power: float = attrs.field(validator=positive)
-    year: int = attrs.field(validator=positive)
+    power: float | None = attrs.field(validator=positive)
+    year: int | None = attrs.field(validator=positive)
     capabilities: frozenset[Capability] = attrs.field(
         converter=lambda caps: frozenset(to_capability(cap) for cap in caps)
     )
@@ -299,6 +309,7 @@ class Device:
     power_kind: str = ""
     price_date: str = ""
     unusual: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    measurable: bool = False
     sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
@@ -366,7 +377,8 @@ class Workload:
     when a scenario asks for another precision. A training workload adds ``dataset_samples``,
     ``epochs`` and ``backward_factor`` (backward cost as a multiple of forward: 2 by default).
     ``uncosted`` counts, by operator type, operators whose cost is unknown (their ops are missing
-    from the totals, and reports say so).
+    from the totals, and reports say so). ``graph`` says where a runnable graph comes from, for
+    measurement backends: a model file's path, or ``reference:ID`` for a graph chipfit builds.
     """
 
     id: str = attrs.field(validator=_kebab_id)
@@ -382,6 +394,7 @@ class Workload:
     epochs: float | None = attrs.field(default=None, validator=positive)
     backward_factor: float = attrs.field(default=2.0, validator=non_negative)
     uncosted: dict[str, int] = attrs.field(factory=dict, converter=dict)
+    graph: str = ""
     sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
@@ -469,7 +482,8 @@ class Result:
 
     ``source`` says whether its numbers are modelled, measured or calibrated; ``status`` is ok,
     unsupported (with the reason) or failed (with the reason, when a plugin misbehaved).
-    ``explain`` holds the arithmetic behind the numbers, one line per step.
+    ``explain`` holds the arithmetic behind the numbers, one line per step; ``measurement`` (measured
+    rows) the samples' summary and the environment they were taken in.
     """
 
     device: str
@@ -482,6 +496,7 @@ class Result:
     plugin: str = ""
     explain: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     group: str = ""
+    measurement: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:

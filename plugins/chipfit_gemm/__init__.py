@@ -20,6 +20,7 @@ def gemm(size: int) -> Workload:
         parameters=float(size * size),
         precision="fp32",
         derivations={"ops_per_sample": f"2 x {size}^3 = {2 * size**3:.4g} ops (a multiply-add is 2)"},
+        graph=f"reference:gemm-{size}",
     )
 
 

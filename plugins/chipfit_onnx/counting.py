@@ -278,6 +278,6 @@ def load_workload(source: str, dims: Mapping[str, int] | None = None) -> Workloa
     """A workload from an ONNX file (the ``chipfit_load_workload`` answer for ``.onnx``)."""
     count = count_graph(load(source), dims=dims, where=source)
     return count.to_workload(
-        workload_id(source), Path(source).name, domain="onnx model", phase="inference",
+        workload_id(source), Path(source).name, domain="onnx model", phase="inference", graph=str(Path(source).resolve()),
         sources={"operators": f"counted from {source} by chipfit_onnx"},
     )

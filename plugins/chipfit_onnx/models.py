@@ -14,14 +14,18 @@ from onnx import TensorProto
 from chipfit_onnx.graph import GraphBuilder
 
 
-def yolov3(size: int = 416, *, weights: str = "shapes", classes: int = 80) -> onnx.ModelProto:
-    """YOLOv3 from darknet's layer list (:func:`chipfit_yolo.darknet.yolov3_layers`): same network, as ONNX."""
+def yolov3(size: int = 416, *, width: int | None = None, weights: str = "shapes", classes: int = 80) -> onnx.ModelProto:
+    """YOLOv3 from darknet's layer list (:func:`chipfit_yolo.darknet.yolov3_layers`): same network, as ONNX.
+
+    ``size`` is the input height (and width, unless ``width`` is given); multiples of 32.
+    """
     from chipfit_yolo.darknet import yolov3_layers
 
-    g = GraphBuilder(f"yolov3-{size}", weights=weights)
-    x = g.input("images", ["batch", 3, size, size])
+    width = width or size
+    g = GraphBuilder(f"yolov3-{size}x{width}", weights=weights)
+    x = g.input("images", ["batch", 3, size, width])
     tensors: list[str] = []
-    for layer in yolov3_layers(size, classes=classes):
+    for layer in yolov3_layers(size, width, classes=classes):
         source = tensors[layer.sources[0]] if layer.sources else x
         prefix = f"l{layer.index}"
         if layer.kind == "conv":
@@ -42,6 +46,14 @@ def yolov3(size: int = 416, *, weights: str = "shapes", classes: int = 80) -> on
             y = g.node("Sigmoid", [source], name=f"{prefix}.yolo")
             g.output(y)
         tensors.append(y)
+    return g.model()
+
+
+def gemm(size: int = 1024, *, weights: str = "shapes") -> onnx.ModelProto:
+    """One square matrix product: C = A x B, A the input (batch, N, N), B an N x N weight."""
+    g = GraphBuilder(f"gemm-{size}", weights=weights)
+    a = g.input("a", ["batch", size, size])
+    g.output(g.node("MatMul", [a, g.weight("b", [size, size])], name="matmul"))
     return g.model()
 
 

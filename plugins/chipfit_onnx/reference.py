@@ -74,6 +74,29 @@ def references() -> list[Reference]:
     ]
 
 
+#: Graphs chipfit can build for workloads other plugins register (their costs come from those plugins).
+_BUILDABLE = {
+    "yolov3-416": lambda weights="shapes": _models().yolov3(416, weights=weights),
+    "yolov3-608": lambda weights="shapes": _models().yolov3(608, weights=weights),
+    "yolov3-1080p": lambda weights="shapes": _models().yolov3(1088, width=1920, weights=weights),
+    "gemm-4096": lambda weights="shapes": _models().gemm(4096, weights=weights),
+    "gemm-8192": lambda weights="shapes": _models().gemm(8192, weights=weights),
+}
+
+
+def build(ident: str, *, weights: str = "random"):
+    """The ONNX graph of a workload chipfit knows how to build (``reference:ID`` locators).
+
+    :raises KeyError: no builder for that id.
+    """
+    for reference in references():
+        if reference.id == ident:
+            return reference.build(weights=weights)
+    if ident.endswith("-train"):
+        raise KeyError(f"{ident} is a training workload: chipfit measures inference graphs only")
+    return _BUILDABLE[ident](weights=weights)
+
+
 def _cache_key() -> str:
     from importlib.metadata import version
 
@@ -139,6 +162,7 @@ def workloads() -> list[Workload]:
             parameters=entry["parameters"], precision=entry["precision"], uncosted=entry["uncosted"],
             sources={"parameters": reference.published,
                      "operators": f"counted by chipfit_onnx from the graph built by {reference.id}'s builder"},
+            graph=f"reference:{reference.id}",
             **reference.fields,
         )
         out.append(workload.with_precision(reference.precision))

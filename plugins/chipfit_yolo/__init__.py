@@ -46,6 +46,7 @@ def _inference(ident: str, name: str, height: int, width: int) -> Workload:
         derivations={"ops_per_sample": f"sum over the 75 convolutions of 2 x k x k x c_in x c_out x out_h x out_w "
                                        f"= {gflops:.3f} GFLOPs, plus shortcut adds and the yolo activations"},
         notes="darknet YOLOv3, 80 COCO classes; costs per image in FP32, rescaled by the model to other precisions",
+        graph=f"reference:{ident}",
     )
 
 
