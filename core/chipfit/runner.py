@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import platform
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -59,6 +59,45 @@ def _malformed(result: object, device: Device, workload: Workload) -> str | None
     return None
 
 
+def measure_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario,
+                 budget: float) -> Result:
+    """One measured cell; no plugin able to measure the device, or one that raises, gives a failed row."""
+    try:
+        result, plugin = call_first(pm, "chipfit_measure", device=device, workload=workload, scenario=scenario,
+                                    budget=budget)
+    except HookFailure as failure:
+        return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
+                      reason=str(failure), plugin=failure.plugin)
+    if result is None:
+        return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
+                      reason=f"no plugin can measure {device.id} on this machine")
+    problem = _malformed(result, device, workload)
+    if problem:
+        return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
+                      reason=f"plugin {plugin!r} {problem}", plugin=plugin or "")
+    return attrs.evolve(result, plugin=result.plugin or plugin)
+
+
+def with_model_error(rows: list[Result], workloads: dict[str, Workload]) -> list[Result]:
+    """Add ``model_error`` to modelled and calibrated rows that have a measured twin.
+
+    ``model_error`` = (model - measured) / measured on the row's headline metric (latency for
+    single-stream, throughput for offline and server): +0.2 means the model says 20% more.
+    """
+    measured = {(row.group, row.device, row.workload): row for row in rows
+                if row.source is Source.MEASURED and row.ok}
+    out = []
+    for row in rows:
+        twin = measured.get((row.group, row.device, row.workload))
+        if twin is not None and row.ok and row.source is not Source.MEASURED:
+            metric, _ = headline(row.scenario, workloads.get(row.workload))
+            mine, theirs = row.metrics.get(metric), twin.metrics.get(metric)
+            if mine and theirs:
+                row = attrs.evolve(row, metrics={**row.metrics, "model_error": mine / theirs - 1})
+        out.append(row)
+    return out
+
+
 def _with_derived(row: Result, catalogue: Catalogue) -> Result:
     """The row with the plugins' derived metrics; a metric that raises fails the row, naming its plugin."""
     if not row.ok:
@@ -91,11 +130,12 @@ def with_baseline(rows: list[Result], baseline: str | None, workloads: dict[str,
     """Add ``vs_baseline`` (how many times better than the baseline device) to each ok row."""
     if baseline is None:
         return rows
-    base = {(row.group, row.workload): row for row in rows if row.device == baseline and row.ok}
+    base = {(row.group, row.workload): row for row in rows
+            if row.device == baseline and row.ok and row.source is not Source.MEASURED}
     out = []
     for row in rows:
         reference = base.get((row.group, row.workload))
-        if row.ok and reference is not None:
+        if row.ok and reference is not None and row.source is not Source.MEASURED:
             metric, higher = headline(row.scenario, workloads.get(row.workload))
             mine, theirs = row.metrics.get(metric), reference.metrics.get(metric)
             if mine and theirs:
@@ -170,34 +210,55 @@ def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list)
         if workload is None:
             raise ChipfitError(f"{where}, line {line}: no plugin reads model files like {ident!r} "
                                f"(see 'chipfit plugins' for chipfit_load_workload)")
+        if workload.id in catalogue.workloads:  # a file named like a catalogue workload stays apart from it
+            workload = attrs.evolve(workload, id=f"{workload.id}-file")
         out.append(workload)
     return out
 
 
-def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str = "", where: str = "") -> Report:
-    """Run every cell of a spec and check its claims.
+def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str = "", where: str = "",
+        progress: Callable[[str], None] | None = None) -> Report:
+    """Run every cell of a spec (and measure the cells of the devices in ``spec.measure``); check its claims.
+
+    An interrupt (Ctrl-C) while measuring keeps the rows already finished: the report is marked
+    ``interrupted`` and the claims are not checked.
 
     :raises UnknownIdError: a device or workload id no plugin registered (closest ids suggested).
     :raises SpecError: a claim whose arithmetic does not compute.
     """
+    for index, ident in enumerate(spec.measure):
+        _resolve(ident, catalogue.devices, "device", text, where, ["measure", index])
     if spec.baseline is not None:
         _resolve(spec.baseline, catalogue.devices, "device", text, where, ["baseline"])
     rows: list[Result] = []
+    cells = []
+    entries: dict[str, dict[str, str]] = {}  # per group: workload entry in the spec -> workload id
     for index, group in enumerate(spec.groups):
         at = ["groups", index]
         devices = [_resolve(ident, catalogue.devices, "device", text, where, [*at, "devices", i])
                    for i, ident in enumerate(group.devices)]
         workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"])
-        scenario = group.to_scenario()
-        for workload in workloads:
-            for device in devices:
-                row = _with_derived(estimate_cell(pm, device, workload, scenario), catalogue)
-                rows.append(attrs.evolve(row, group=group.id))
-    rows = with_baseline(rows, spec.baseline, catalogue.workloads)
-    cells = {(row.group, row.device, row.workload): row for row in rows}
+        entries[group.id] = {entry: workload.id for entry, workload in zip(group.workloads, workloads)}
+        cells += [(group, device, workload) for workload in workloads for device in devices]
+    interrupted = False
+    try:
+        for group, device, workload in cells:
+            scenario = group.to_scenario()
+            rows.append(attrs.evolve(_with_derived(estimate_cell(pm, device, workload, scenario), catalogue),
+                                     group=group.id))
+            if device.id in spec.measure:
+                if progress:
+                    progress(f"measuring {device.id} x {workload.id} ({scenario.describe()}, "
+                             f"{spec.measure_budget_s:g} s budget)")
+                measured = measure_cell(pm, device, workload, scenario, spec.measure_budget_s)
+                rows.append(attrs.evolve(_with_derived(measured, catalogue), group=group.id))
+    except KeyboardInterrupt:
+        interrupted = True
+    rows = with_model_error(with_baseline(rows, spec.baseline, catalogue.workloads), catalogue.workloads)
+    cells = {(row.group, row.device, row.workload): row for row in rows if row.source is not Source.MEASURED}
     groups = {group.id: group for group in spec.groups}
     checks = []
-    for index, claim in enumerate(spec.claims):
+    for index, claim in enumerate([] if interrupted else spec.claims):
         at = ["claims", index]
         found = []
         for key, ref in (("cell", claim.cell), ("versus", claim.versus)):
@@ -206,8 +267,8 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
                 continue
             group = groups[ref.group]
             _resolve(ref.device, dict.fromkeys(group.devices), "device", text, where, [*at, key, "device"])
-            _resolve(ref.workload, dict.fromkeys(group.workloads), "workload", text, where, [*at, key, "workload"])
-            found.append(cells.get((ref.group, ref.device, ref.workload)))
+            workload_id = _resolve(ref.workload, entries[ref.group], "workload", text, where, [*at, key, "workload"])
+            found.append(cells.get((ref.group, ref.device, workload_id)))
         line = tomlfile.locate(text, [*at, "value"])
         place = f"{where}, line {line}" if line else where
         checks.append(claim_checks.check(claim, found[0], found[1], where=place))
@@ -220,4 +281,5 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         environment=environment(pm),
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         claims=tuple(checks),
+        interrupted=interrupted,
     )

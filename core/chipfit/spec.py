@@ -5,6 +5,8 @@ devices x workloads under one scenario, and optional claims to check against the
 
     title = "Edge vision"
     baseline = "nvidia-jetson-agx-orin-64gb"
+    measure = ["localhost-cpu"]     # optional: also run these devices' cells for real
+    measure_budget_s = 2            # optional: seconds of timing per measured cell
 
     [[groups]]
     id = "vision"
@@ -97,6 +99,8 @@ class Spec:
     baseline: str | None = None
     description: str = ""
     claims: list[ClaimSpec] = attrs.field(factory=list)
+    measure: list[str] = attrs.field(factory=list)
+    measure_budget_s: float = 2.0
 
 
 def load(path: str | Path) -> tuple[Spec, str]:
@@ -121,6 +125,10 @@ def parse(text: str, data: dict, where: str) -> Spec:
         for key in ("devices", "workloads"):
             if not getattr(group, key):
                 raise SpecError(f"groups[{index}].{key} is empty", path=where, line=tomlfile.locate(text, [*at, key]))
+        for name, size in group.dims.items():
+            if size <= 0:
+                raise SpecError(f"groups[{index}].dims.{name} must be a positive whole number, got {size}",
+                                path=where, line=tomlfile.locate(text, [*at, "dims", name]))
         try:
             group.to_scenario()
         except ValueError as error:

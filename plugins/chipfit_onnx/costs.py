@@ -145,17 +145,27 @@ def resize(node: NodeShapes) -> float:
 
 
 def einsum(node: NodeShapes) -> float:
-    """Einsum: 2 x the product of every distinct index's size (a contraction over all of them)."""
+    """Einsum: 2 x output elements x the sizes of the contracted indices (those absent from the output).
+
+    Handles ``...`` (broadcast dimensions, which appear in the output); an equation without ``->``
+    is left uncosted.
+    """
     equation = node.attributes.get("equation", b"")
-    equation = equation.decode() if isinstance(equation, bytes) else str(equation)
-    left = equation.replace(" ", "").split("->")[0]
+    equation = (equation.decode() if isinstance(equation, bytes) else str(equation)).replace(" ", "")
+    if "->" not in equation:
+        raise KeyError("einsum without an explicit output")
+    left, right = equation.split("->")
     sizes: dict[str, int] = {}
     for term, shape in zip(left.split(","), node.inputs):
-        if shape is None or "..." in term:
-            raise KeyError("einsum with ellipsis or unknown shapes")
-        for letter, size in zip(term, shape):
+        if shape is None:
+            raise KeyError("einsum input shape unknown")
+        head, _, tail = term.partition("...")
+        for letter, size in zip(head, shape):
             sizes[letter] = max(sizes.get(letter, 1), size)
-    return 2.0 * math.prod(sizes.values())
+        for letter, size in zip(tail, shape[len(shape) - len(tail):] if tail else ()):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    contracted = math.prod(size for letter, size in sizes.items() if letter not in right)
+    return 2.0 * elements(node.output()) * contracted
 
 
 def attention(node: NodeShapes) -> float:
@@ -178,7 +188,12 @@ def attention(node: NodeShapes) -> float:
 
 
 def _per_element(factor: float) -> Callable[[NodeShapes], float]:
-    return lambda node: factor * elements(node.output())
+    def cost(node: NodeShapes) -> float:
+        # the output's shape, else the first input's (elementwise: the same, bar broadcasting)
+        known = node.outputs[0] if node.outputs and node.outputs[0] is not None else node.input(0)
+        return factor * elements(known)
+
+    return cost
 
 
 def _zero(node: NodeShapes) -> float:

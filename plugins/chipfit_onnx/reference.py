@@ -129,12 +129,24 @@ def _count_all() -> dict[str, dict]:
     return counted
 
 
+def _well_formed(cached) -> bool:
+    """A cache file holds an entry, with every field, for every reference (else it is recounted)."""
+    fields = {"operators", "parameters", "precision", "uncosted"}
+    return isinstance(cached, dict) and all(
+        isinstance(cached.get(reference.id), dict) and fields <= set(cached[reference.id])
+        and isinstance(cached[reference.id]["operators"], list)
+        for reference in references()
+    )
+
+
 def counts() -> dict[str, dict]:
     """Every reference model's count, from the disk cache when it is current."""
     key = _cache_key()
     path = _cache_dir() / f"onnx-references-{key}.json"
     try:
-        return json.loads(path.read_text())
+        cached = json.loads(path.read_text())
+        if _well_formed(cached):
+            return cached
     except (OSError, ValueError):
         pass
     counted = _count_all()
