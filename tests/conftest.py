@@ -40,10 +40,14 @@ def cache_dir(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def only_in_tree_plugins(monkeypatch, cache_dir):
-    """Load only the in-tree entry points; no autoload switch, strict mode or tracing left over."""
+def only_in_tree_plugins(monkeypatch, cache_dir, tmp_path_factory):
+    """Load only the in-tree entry points; no autoload switch, strict mode or tracing left over.
+
+    Calibration profiles go to a fresh data folder per test: no test sees the user's profile.
+    """
     monkeypatch.setenv("CHIPFIT_LOAD_PLUGINS", ",".join(IN_TREE_PLUGINS))
     monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("CHIPFIT_DATA_DIR", str(tmp_path_factory.mktemp("chipfit-data")))
     for name in ("CHIPFIT_DISABLE_PLUGIN_AUTOLOAD", "CHIPFIT_STRICT_PLUGINS", "CHIPFIT_TRACE_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
 

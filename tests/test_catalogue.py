@@ -140,9 +140,11 @@ def test_devices_vendor_filter_ignores_spaces(cli):
 
 @pytest.mark.parametrize("order, reverse", [("power", True), ("+power", False)])
 def test_devices_sort_by_a_figure(cli, order, reverse):
-    rows = json.loads(cli("devices", "--sort", order, "--format", "json").output)
-    powers = [row["power"] for row in rows]
+    rows = json.loads(cli("devices", "--sort", order, "--format", "json").stdout)
+    powers = [row["power"] for row in rows if row["power"] is not None]
     assert powers == sorted(powers, reverse=reverse)
+    known = [row["power"] is not None for row in rows]
+    assert known == sorted(known, reverse=True)  # devices without the figure come last
 
 
 def test_devices_sort_puts_devices_without_the_figure_last(cli):

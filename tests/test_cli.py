@@ -120,7 +120,8 @@ def test_devices_sources_json(cli):
     rows = _json(cli("devices", "--sources", "--format", "json"))
     for row in rows:
         assert row["sources"], row["id"]
-        assert "power" in row["sources"], row["id"]
+        if row["power"] is not None:  # this machine's own CPU has no known power
+            assert "power" in row["sources"], row["id"]
 
 
 def test_devices_csv(cli, catalogue):

@@ -15,7 +15,9 @@ OPTIONAL_FIGURES = ("memory_capacity", "price", "interconnect_bandwidth", "gener
 
 def _figures(device) -> list[str]:
     fields = [f"peak_ops.{precision}" for precision in device.peak_ops]
-    fields += ["memory_bandwidth", "power", "year"]
+    fields += ["memory_bandwidth"]
+    # power and year are optional (None: not known, as for this machine's own CPU); cited when set
+    fields += [field for field in ("power", "year") if getattr(device, field) is not None]
     fields += [field for field in OPTIONAL_FIGURES if getattr(device, field, None) is not None]
     return fields
 

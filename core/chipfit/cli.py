@@ -306,8 +306,7 @@ def estimate(obj: _Context, device, workload, scenario, batch, precision, count,
     obj.catalogue.workload(workload)
     spec = Spec(title=f"{device} x {workload}", groups=[group])
     report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
-    _emit(_render(obj, renderer, report), output)
-    sys.exit(1 if report.failed else 0)
+    _finish(obj, renderer, report, output)
 
 
 @cli.command()
@@ -322,11 +321,105 @@ def run(obj: _Context, spec_path: str, fmt: str, output: str | None) -> None:
 
     parsed, text = spec.load(spec_path)
     renderer = _renderer(obj, fmt)
-    report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=spec_path)
+    report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=spec_path, progress=_progress)
+    _finish(obj, renderer, report, output)
+
+
+def _progress(message: str) -> None:
+    click.echo(f"chipfit: {message}", err=True)
+
+
+def _finish(obj: _Context, renderer, report, output: str | None) -> None:
+    """Print or write the report; exit 130 if interrupted, 1 if cells failed."""
     _emit(_render(obj, renderer, report), output)
+    if report.interrupted:
+        click.echo("chipfit: interrupted; the report holds the rows finished before it", err=True)
+        sys.exit(130)
     if report.failed:
         click.echo(f"chipfit: {len(report.failed)} cell(s) failed", err=True)
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("device")
+@click.argument("workloads", nargs=-1, required=True)
+@click.option("--scenario", type=click.Choice(["single-stream", "offline", "server"]), default="single-stream",
+              show_default=True)
+@click.option("--batch", type=int, help="Samples per batch (offline and server).")
+@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Bind a model file's symbolic dimension.")
+@click.option("--format", "fmt", default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", help="Write the report to this file.")
+@click.pass_obj
+def measure(obj: _Context, device, workloads, scenario, batch, budget, dims, fmt, output) -> None:
+    """Run WORKLOADS for real on DEVICE (e.g. localhost-cpu), beside the model's estimate and its error.
+
+    WORKLOADS are ids or model files (.onnx). Ctrl-C keeps the rows already measured.
+    """
+    from chipfit import runner
+    from chipfit.spec import GroupSpec, Spec
+
+    renderer = _renderer(obj, fmt)
+    record = obj.catalogue.device(device)
+    if not record.measurable:
+        measurable = [d.id for d in obj.catalogue.devices.values() if d.measurable]
+        raise ChipfitError(f"{device} cannot be measured on this machine (measurable here: "
+                           f"{', '.join(measurable) or 'none'})")
+    group = GroupSpec(id="measure", devices=[device], workloads=list(workloads), scenario=scenario, batch=batch,
+                      dims=_parse_dims(dims))
+    spec = Spec(title=f"{device}: measured and modelled", groups=[group], measure=[device], measure_budget_s=budget)
+    report = runner.run(spec, obj.catalogue, obj.pm, where="command line", progress=_progress)
+    _finish(obj, renderer, report, output)
+
+
+def _localhost():
+    try:
+        from chipfit_localhost import calibration
+    except ImportError as error:
+        raise ChipfitError(f"calibration needs the chipfit_localhost plugin: {error}") from None
+    return calibration
+
+
+@cli.command()
+@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.pass_obj
+def calibrate(obj: _Context, budget: float) -> None:
+    """Fit the model to this machine: micro-benchmarks and real runs; saves a calibration profile."""
+    calibration = _localhost()
+    profile = calibration.calibrate(obj.catalogue, budget=budget, progress=_progress)
+    efficiency = profile["efficiency"]
+    click.echo(f"calibrated {profile['machine']}: compute efficiency {efficiency['compute']:.3g} (fp32), "
+               f"memory {efficiency['memory']:.3g}, overhead {efficiency['overhead_s'] * 1e6:.3g} µs/operator")
+    for ident, fit in profile["fit"].items():
+        click.echo(f"  {ident}: measured {fit['measured_s'] * 1e3:.3g} ms, calibrated model "
+                   f"{fit['calibrated_s'] * 1e3:.3g} ms ({fit['calibrated_s'] / fit['measured_s'] - 1:+.1%})")
+    click.echo(f"saved {profile['path']}")
+
+
+@cli.command()
+@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def validate(obj: _Context, budget: float, fmt: str) -> None:
+    """Measure held-out workloads; show the default and calibrated model's errors against them."""
+    calibration = _localhost()
+    summary = calibration.validate(obj.catalogue, budget=budget, progress=_progress)
+    if fmt == "json":
+        _emit(json.dumps(summary, indent=2) + "\n", None)
+        return
+    headers = ["workload", "measured", "default model", "error", "calibrated model", "error"]
+    rows = [[r["workload"], f"{r['measured_s'] * 1e3:.3g} ms", f"{r['default_s'] * 1e3:.3g} ms",
+             f"{r['default_error']:+.1%}",
+             f"{r['calibrated_s'] * 1e3:.3g} ms" if "calibrated_s" in r else "-",
+             f"{r['calibrated_error']:+.1%}" if "calibrated_error" in r else "-"] for r in summary["rows"]]
+    text = _table(rows, headers, "text")
+    text += f"\ngeometric-mean absolute error: default {summary['default_geomean_abs_error']:.1%}"
+    if summary["calibrated"]:
+        text += (f", calibrated {summary['calibrated_geomean_abs_error']:.1%} "
+                 f"(fitted on {', '.join(summary['calibration_set'])})\n")
+    else:
+        text += " (no calibration profile yet: run chipfit calibrate)\n"
+    _emit(text, None)
 
 
 def main() -> None:

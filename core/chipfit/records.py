@@ -538,6 +538,7 @@ class Report:
     created: str = ""
     claims: tuple[ClaimCheck, ...] = attrs.field(default=(), converter=tuple)
     description: str = ""
+    interrupted: bool = False
 
     @property
     def failed(self) -> tuple[Result, ...]:

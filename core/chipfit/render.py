@@ -73,9 +73,12 @@ def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str
     columns = _columns(report, group, rows)
     several = len({row.workload for row in rows}) > 1
     baseline = report.baseline is not None and any("vs_baseline" in row.metrics for row in rows)
+    errors = any("model_error" in row.metrics for row in rows)
     headers = ["device", *(["workload"] if several else []), "source", *(label(c) for c in columns)]
     if baseline:
         headers.append(f"vs {report.baseline}")
+    if errors:
+        headers.append("model error")
     headers.append("note")
     body = []
     for row in rows:
@@ -86,6 +89,9 @@ def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str
             cells += ["-"] * len(columns)
         if baseline:
             cells.append(ratio(row.metrics.get("vs_baseline")))
+        if errors:
+            error = row.metrics.get("model_error")
+            cells.append("" if error is None else display("model_error", error))
         cells.append("" if row.ok else f"{row.status}: {row.reason}")
         body.append(cells)
     return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
@@ -111,8 +117,13 @@ def _document(report: Report, *, markdown: bool, explain: bool = True) -> str:
     out = [heading(report.title, 1), ""]
     if report.description:
         out += [report.description.strip(), ""]
-    out += [f"Numbers are modelled (roofline model, datasheet figures) unless the source column says measured."
-            + (f" Ratios are against {report.baseline}." if report.baseline else ""), ""]
+    out += [f"Numbers are modelled (roofline model, datasheet figures) unless the source column says measured "
+            f"(a real run here) or calibrated (the model with efficiencies fitted to this machine)."
+            + (f" Ratios are against {report.baseline}." if report.baseline else "")
+            + (" Model error: (model - measured) / measured." if any("model_error" in r.metrics for r in report.rows)
+               else ""), ""]
+    if report.interrupted:
+        out += ["INTERRUPTED: the rows below are those finished before the interrupt; claims were not checked.", ""]
     for group, rows in _groups(report):
         spec = _group_spec(report, group)
         out += [heading(spec.get("title") or group, 2), ""]
@@ -186,6 +197,7 @@ def row_dict(row: Result) -> dict[str, Any]:
         "plugin": row.plugin,
         "metrics": dict(row.metrics),
         "explain": list(row.explain),
+        "measurement": dict(row.measurement),
     }
 
 
@@ -196,6 +208,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "description": report.description,
         "created": report.created,
         "baseline": report.baseline,
+        "interrupted": report.interrupted,
         "environment": report.environment,
         "spec": report.spec,
         "rows": [row_dict(row) for row in report.rows],

@@ -1,0 +1,136 @@
+"""This machine as a chipfit device, and its calibration profile.
+
+The device's figures are detected (cores, clock, ISA, caches, memory) and derived (peaks, with the
+arithmetic); its memory bandwidth is measured (STREAM triad), never looked up. A calibration
+profile (``chipfit calibrate``) adds efficiencies fitted to real runs; it lives in the user's data
+dir (``CHIPFIT_DATA_DIR``, default ``~/.local/share/chipfit``), one JSON file per machine.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from chipfit.records import Device, Efficiency
+
+DEVICE_ID = "localhost-cpu"
+
+#: Sustained instructions per cycle assumed for general-purpose (compiler-like) work, as the
+#: catalogue's CPUs assume (chipfit_intel devices.toml): an assumption, marked unconfirmed.
+GENERAL_IPC = 1.5
+
+
+def data_dir() -> Path:
+    """Where calibration profiles are kept."""
+    return Path(os.environ.get("CHIPFIT_DATA_DIR") or Path.home() / ".local" / "share" / "chipfit")
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit")
+
+
+def profile_path(machine: str) -> Path:
+    """The calibration profile file of a machine."""
+    return data_dir() / "calibration" / f"{machine}.json"
+
+
+def load_profile(machine: str) -> dict[str, Any] | None:
+    """The machine's calibration profile, or None when it has none (or it is unreadable)."""
+    try:
+        return json.loads(profile_path(machine).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_profile(machine: str, profile: dict[str, Any]) -> Path:
+    """Write a calibration profile (atomically); return its path."""
+    path = profile_path(machine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(profile, indent=2))
+    temporary.replace(path)
+    return path
+
+
+def measured_bandwidth(machine: str, profile: dict[str, Any] | None) -> tuple[float, str]:
+    """Memory bandwidth in bytes/s and how it was measured: the profile's, else a quick cached STREAM triad."""
+    if profile and profile.get("memory_bandwidth"):
+        return profile["memory_bandwidth"], f"STREAM triad measured by chipfit calibrate on {profile['created']}"
+    cache = _cache_dir() / f"stream-{machine}.json"
+    try:
+        cached = json.loads(cache.read_text())
+        return cached["rate"], f"quick STREAM triad measured on {cached['created']} (run chipfit calibrate to refine)"
+    except (OSError, ValueError, KeyError):
+        pass
+    from chipfit_localhost.microbench import stream
+
+    result = stream("triad", budget_s=0.3)
+    created = datetime.date.today().isoformat()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"rate": result.rate, "created": created}))
+    except OSError:
+        pass
+    return result.rate, f"quick STREAM triad measured on {created} (run chipfit calibrate to refine)"
+
+
+def efficiency_from(profile: dict[str, Any] | None) -> Efficiency | None:
+    """The calibrated efficiencies of a profile (None without one)."""
+    if not profile or "efficiency" not in profile:
+        return None
+    fitted = profile["efficiency"]
+    return Efficiency(
+        compute=fitted["compute"], memory=fitted["memory"], overhead_s=fitted["overhead_s"],
+        by_precision=fitted.get("by_precision", {}), origin=f"calibrated on this machine {profile['created']}",
+    )
+
+
+def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = None) -> Device:
+    """This machine's CPU as a measurable device (the profile's efficiencies when there is one)."""
+    from chipfit_localhost.detect import cpu_peaks, detect_cpu, machine_key
+
+    cpu = detect_cpu()
+    machine = machine or machine_key(cpu)
+    if profile is None:
+        profile = load_profile(machine)
+    peaks = cpu_peaks(cpu)
+    bandwidth, how = measured_bandwidth(machine, profile)
+    cores = cpu.affinity_cores or cpu.physical_cores
+    general = cores * cpu.max_hz * GENERAL_IPC if cpu.max_hz else None
+    derivations = {f"peak_ops.{precision}": text for precision, (_, text) in peaks.items()}
+    if general:
+        derivations["general_ops"] = (f"{cores} cores x {cpu.max_hz / 1e9:.2f} GHz x {GENERAL_IPC} instructions/cycle "
+                                      f"(assumed, as for the catalogue's CPUs) = {general / 1e9:.1f} G ops/s")
+    sources = {
+        "memory_bandwidth": how,
+        "memory_capacity": "psutil.virtual_memory().total on this machine",
+        "on_chip_memory": "py-cpuinfo last-level cache size on this machine",
+        "capabilities": "a general-purpose CPU runs training, inference and a compiler",
+    }
+    return Device(
+        id=DEVICE_ID,
+        name=f"This machine: {cpu.brand} ({cores} cores)",
+        vendor="localhost",
+        kind="cpu",
+        segment="desktop",
+        peak_ops={precision: ops for precision, (ops, _) in peaks.items()},
+        memory_bandwidth=bandwidth,
+        memory_capacity=float(cpu.memory_bytes),
+        power=None,
+        year=None,
+        capabilities=["training", "inference", "general-purpose"] if general else ["training", "inference"],
+        runtimes=["onnxruntime", "numpy"],
+        general_ops=general,
+        on_chip_memory=float(cpu.l3_bytes or cpu.l2_bytes or 0) or None,
+        efficiency=efficiency_from(profile),
+        measurable=True,
+        sources=sources,
+        derivations=derivations,
+        unconfirmed={"general_ops", "segment", *derivations},
+        notes=f"Detected on this machine ({machine}); power is unknown, so energy is unavailable unless RAPL is "
+              "readable during a measured run. Peaks assume the vector units' documented widths; "
+              "calibration (chipfit calibrate) measures what they sustain.",
+    )

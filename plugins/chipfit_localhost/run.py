@@ -1,0 +1,159 @@
+"""Running a workload's graph for real, in a child process that a crash or a hang cannot take down.
+
+The child builds the graph (``reference:ID`` with random weights, or a model file), opens an ONNX
+Runtime session on the CPU execution provider, feeds a batch of inputs and times it with
+:func:`chipfit_localhost.timing.measure`. Energy comes from RAPL when the package counter is
+readable, and is reported unavailable otherwise: it is never estimated here.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import queue
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+#: Seconds a child may spend beyond its measuring budget (building the graph, opening the session).
+STARTUP_ALLOWANCE_S = 120.0
+
+_RAPL = Path("/sys/class/powercap/intel-rapl:0/energy_uj")
+_RAPL_RANGE = Path("/sys/class/powercap/intel-rapl:0/max_energy_range_uj")
+
+
+class RunFailure(Exception):
+    """A run that crashed, hung past its timeout, or could not start; the message says which."""
+
+
+def parse_locator(graph: str) -> tuple[str, dict[str, int]]:
+    """``path/model.onnx?seq=128`` -> (``path/model.onnx``, ``{"seq": 128}``)."""
+    target, _, query = graph.partition("?")
+    dims = {name: int(value) for name, value in urllib.parse.parse_qsl(query)}
+    return target, dims
+
+
+def _load(graph: str):
+    import onnx
+
+    target, dims = parse_locator(graph)
+    if target.startswith("reference:"):
+        from chipfit_onnx.reference import build
+
+        return build(target.removeprefix("reference:"), weights="random"), dims
+    return onnx.load(target), dims
+
+
+def _feeds(model, batch: int, dims: dict[str, int]) -> dict[str, Any]:
+    import numpy as np
+    from onnx import helper
+
+    initializers = {tensor.name for tensor in model.graph.initializer}
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for graph_input in model.graph.input:
+        if graph_input.name in initializers:
+            continue
+        tensor_type = graph_input.type.tensor_type
+        shape = []
+        for index, dim in enumerate(tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                shape.append(dim.dim_value)
+            elif dim.dim_param in dims:
+                shape.append(dims[dim.dim_param])
+            elif index == 0:
+                shape.append(batch)
+            else:
+                raise RunFailure(f"input {graph_input.name!r} has an unbound dimension "
+                                 f"{dim.dim_param or index!r}: bind it (dims)")
+        dtype = helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        if np.issubdtype(dtype, np.integer):
+            feeds[graph_input.name] = np.zeros(shape, dtype=dtype)
+        else:
+            feeds[graph_input.name] = rng.standard_normal(shape).astype(dtype)
+    return feeds
+
+
+def _energy_counter() -> float | None:
+    try:
+        return float(_RAPL.read_text()) * 1e-6
+    except (OSError, ValueError):
+        return None
+
+
+def _child(graph: str, batch: int, budget_s: float, threads: int, results) -> None:
+    """The child process: build, open, feed, time; put a summary (or an error) on ``results``."""
+    try:
+        import numpy
+        import onnxruntime
+
+        from chipfit_localhost.timing import measure
+
+        model, dims = _load(graph)
+        feeds = _feeds(model, batch, dims)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        session.run(None, feeds)  # the first run allocates: not timed
+        energy_before, wall_before = _energy_counter(), time.perf_counter()
+        samples = measure(lambda: session.run(None, feeds), budget_s=budget_s)
+        energy_after, wall = _energy_counter(), time.perf_counter() - wall_before
+        energy = None
+        if energy_before is not None and energy_after is not None:
+            used = energy_after - energy_before
+            if used < 0:  # the counter wrapped
+                used += float(_RAPL_RANGE.read_text()) * 1e-6
+            energy = {"joules": used, "seconds": wall, "calls": len(samples.seconds)}
+        results.put({
+            "summary": samples.summary(),
+            "energy": energy,
+            "environment": {
+                "runtime": f"onnxruntime {onnxruntime.__version__}",
+                "provider": "CPUExecutionProvider",
+                "threads": threads,
+                "numpy": numpy.__version__,
+                "python": platform.python_version(),
+                "rapl": "readable" if energy is not None else "not readable: energy unavailable",
+            },
+        })
+    except BaseException as error:  # report anything; the parent turns it into a failed row
+        results.put({"error": f"{type(error).__name__}: {error}"})
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_graph(graph: str, *, batch: int, budget_s: float, threads: int | None = None,
+              timeout_s: float | None = None) -> dict[str, Any]:
+    """Time a graph at a batch size in a child process; the child's summary, or :class:`RunFailure`."""
+    threads = threads or available_cores()
+    timeout_s = timeout_s or budget_s * 3 + STARTUP_ALLOWANCE_S
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_child, args=(graph, batch, budget_s, threads, results), daemon=True)
+    child.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                outcome = results.get(timeout=0.25)
+                break
+            except queue.Empty:
+                if not child.is_alive():  # died without a word: a crash (segfault, out of memory)
+                    raise RunFailure(f"the run crashed (exit code {child.exitcode})") from None
+                if time.monotonic() > deadline:
+                    raise RunFailure(f"the run did not finish within {timeout_s:g} s and was stopped") from None
+    finally:
+        if child.is_alive():
+            child.join(timeout=2)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    if "error" in outcome:
+        raise RunFailure(outcome["error"])
+    return outcome
