@@ -386,7 +386,10 @@ def _localhost():
 def calibrate(obj: _Context, budget: float) -> None:
     """Fit the model to this machine: micro-benchmarks and real runs; saves a calibration profile."""
     calibration = _localhost()
-    profile = calibration.calibrate(obj.catalogue, budget=budget, progress=_progress)
+    try:
+        profile = calibration.calibrate(obj.catalogue, budget=budget, progress=_progress)
+    except RuntimeError as error:  # a calibration run that failed: named, no traceback
+        raise ChipfitError(f"calibration failed: {error}") from None
     efficiency = profile["efficiency"]
     click.echo(f"calibrated {profile['machine']}: compute efficiency {efficiency['compute']:.3g} (fp32), "
                f"memory {efficiency['memory']:.3g}, overhead {efficiency['overhead_s'] * 1e6:.3g} µs/operator")
@@ -403,7 +406,10 @@ def calibrate(obj: _Context, budget: float) -> None:
 def validate(obj: _Context, budget: float, fmt: str) -> None:
     """Measure held-out workloads; show the default and calibrated model's errors against them."""
     calibration = _localhost()
-    summary = calibration.validate(obj.catalogue, budget=budget, progress=_progress)
+    try:
+        summary = calibration.validate(obj.catalogue, budget=budget, progress=_progress)
+    except RuntimeError as error:
+        raise ChipfitError(f"validation failed: {error}") from None
     if fmt == "json":
         _emit(json.dumps(summary, indent=2) + "\n", None)
         return

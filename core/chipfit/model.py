@@ -65,6 +65,19 @@ MAX_BATCH = 256
 TRAINING_STATE_FACTOR = 4.0
 
 
+#: Classes of operator that run alike, for per-class efficiencies (calibration measures each).
+OP_CLASSES = {
+    **dict.fromkeys(["conv", "Conv", "ConvInteger", "QLinearConv", "ConvTranspose"], "conv"),
+    **dict.fromkeys(["matmul", "MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "Einsum", "Attention",
+                     "MultiHeadAttention"], "matmul"),
+}
+
+
+def op_class(op) -> str:
+    """The class an operator's efficiency comes from: its own ``op_class``, else by type, else "other"."""
+    return op.op_class or OP_CLASSES.get(op.op_type, "other")
+
+
 @attrs.frozen
 class BatchCost:
     """The modelled time of one batch, and what bounds it."""
@@ -91,7 +104,8 @@ def batch_cost(
     ``work_factor`` multiplies each operator's ops and bytes (``1 + backward_factor`` in training).
     """
     efficiency, _ = efficiency_for(device)
-    compute_rate = device.peak_ops[precision] * efficiency.compute_for(precision)
+    peak = device.peak_ops[precision]
+    compute_rate = peak * efficiency.compute_for(precision)
     memory_rate = device.memory_bandwidth * efficiency.memory
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     resident, free = on_chip(device, workload, precision)
@@ -104,7 +118,8 @@ def batch_cost(
         if activations <= free:
             activations = 0.0
         moved = (weights + activations) * work_factor
-        compute_s = ops / compute_rate
+        rate = peak * efficiency.compute_for(precision, op_class(op)) if efficiency.by_op_class else compute_rate
+        compute_s = ops / rate
         memory_s = moved / memory_rate
         roof_s = max(compute_s, memory_s)
         if efficiency.overhead_s > roof_s:

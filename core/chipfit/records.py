@@ -249,7 +249,8 @@ class Efficiency:
 
     ``compute`` and ``memory`` are fractions of peak ops/s and of memory bandwidth;
     ``overhead_s`` is a fixed cost per operator (kernel launch, dispatch), in seconds;
-    ``by_precision`` overrides ``compute`` for some precisions; ``origin`` says where the figures
+    ``by_precision`` overrides ``compute`` for some precisions, ``by_op_class`` for some classes of
+    operator (measured per class by calibration: ``conv``, ``depthwise-conv``, ``matmul`` …); ``origin`` says where the figures
     come from ("calibrated" when fitted to measurements on this machine).
     """
 
@@ -257,10 +258,13 @@ class Efficiency:
     memory: float = attrs.field(validator=_fraction)
     overhead_s: float = attrs.field(default=0.0, validator=non_negative)
     by_precision: dict[Precision, float] = attrs.field(factory=dict, converter=_peak_ops)
+    by_op_class: dict[str, float] = attrs.field(factory=dict, converter=dict)
     origin: str = ""
 
-    def compute_for(self, precision: Precision) -> float:
-        """The compute efficiency at one precision."""
+    def compute_for(self, precision: Precision, op_class: str = "") -> float:
+        """The compute efficiency at one precision, for one class of operator (``conv``, ``matmul`` …)."""
+        if op_class in self.by_op_class:
+            return self.by_op_class[op_class]
         return self.by_precision.get(precision, self.compute)
 
 
@@ -344,7 +348,8 @@ class Operator:
 
     ``ops`` counts arithmetic operations (a multiply-add is 2); ``weight_bytes`` are read once
     per batch and so amortised by batching; ``activation_bytes`` are read and written per sample.
-    ``repeat`` lets a workload state N identical operators once.
+    ``repeat`` lets a workload state N identical operators once. ``op_class`` groups operators that
+    run alike (``depthwise-conv`` apart from ``conv``); empty: :func:`chipfit.model.op_class` decides.
     """
 
     op_type: str
@@ -353,6 +358,7 @@ class Operator:
     activation_bytes: float = attrs.field(default=0.0, validator=non_negative)
     name: str = ""
     repeat: int = attrs.field(default=1, validator=positive)
+    op_class: str = ""
 
 
 def _operators(value: Any) -> tuple[Operator, ...]:

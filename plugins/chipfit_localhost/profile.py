@@ -77,6 +77,18 @@ def measured_bandwidth(machine: str, profile: dict[str, Any] | None) -> tuple[fl
     return result.rate, f"quick STREAM triad measured on {created} (run chipfit calibrate to refine)"
 
 
+def _with_measured_floor(peaks: dict[str, tuple[float, str]], measured: dict[str, float]) -> dict:
+    """A derived peak below a rate GEMM actually sustained here is raised to that rate (and says so)."""
+    out = dict(peaks)
+    for precision, rate in measured.items():
+        if precision in out and rate > out[precision][0]:
+            derived, text = out[precision]
+            out[precision] = (rate, f"{text}; but GEMM measured {rate / 1e9:.1f} G ops/s here, above that "
+                                    f"{derived / 1e9:.1f} G (the clock read is below the boost clock), so the "
+                                    "measured rate is the peak")
+    return out
+
+
 def efficiency_from(profile: dict[str, Any] | None) -> Efficiency | None:
     """The calibrated efficiencies of a profile (None without one)."""
     if not profile or "efficiency" not in profile:
@@ -84,7 +96,8 @@ def efficiency_from(profile: dict[str, Any] | None) -> Efficiency | None:
     fitted = profile["efficiency"]
     return Efficiency(
         compute=fitted["compute"], memory=fitted["memory"], overhead_s=fitted["overhead_s"],
-        by_precision=fitted.get("by_precision", {}), origin=f"calibrated on this machine {profile['created']}",
+        by_precision=fitted.get("by_precision", {}), by_op_class=fitted.get("by_op_class", {}),
+        origin=f"calibrated on this machine {profile['created']}",
     )
 
 
@@ -96,7 +109,7 @@ def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = No
     machine = machine or machine_key(cpu)
     if profile is None:
         profile = load_profile(machine)
-    peaks = cpu_peaks(cpu)
+    peaks = _with_measured_floor(cpu_peaks(cpu), (profile or {}).get("measured_peaks", {}))
     bandwidth, how = measured_bandwidth(machine, profile)
     cores = cpu.affinity_cores or cpu.physical_cores
     general = cores * cpu.max_hz * GENERAL_IPC if cpu.max_hz else None

@@ -52,6 +52,7 @@ class NodeCost:
     weight_bytes: float
     activation_bytes: float
     costed: bool
+    op_class: str = ""
 
 
 @attrs.frozen
@@ -90,7 +91,8 @@ class GraphCount:
     def to_workload(self, ident: str, name: str, **fields) -> Workload:
         """A chipfit workload with one operator per node (view operators, which cost nothing, left out)."""
         operators = tuple(
-            Operator(node.op_type, node.ops, node.weight_bytes, node.activation_bytes, name=node.name)
+            Operator(node.op_type, node.ops, node.weight_bytes, node.activation_bytes, name=node.name,
+                     op_class=node.op_class)
             for node in self.nodes
             if node.ops or node.weight_bytes or node.activation_bytes
         ) or (Operator("empty", 0.0, name="empty graph"),)
@@ -244,7 +246,7 @@ def count_graph(model: onnx.ModelProto, *, dims: Mapping[str, int] | None = None
             uncosted[label] += 1
             nodes.append(NodeCost(name, node.op_type, 0.0, weight_bytes, activation_bytes, False))
             continue
-        nodes.append(NodeCost(name, node.op_type, ops, weight_bytes, activation_bytes, True))
+        nodes.append(NodeCost(name, node.op_type, ops, weight_bytes, activation_bytes, True, _conv_class(shapes)))
     # scalars (epsilons, scales, clip bounds) are constants of the graph, not learned parameters;
     # weights may also sit in Constant nodes, and a quantised layer's bias is INT32
     tensors = list(inferred.graph.initializer) + [
@@ -263,6 +265,15 @@ def count_graph(model: onnx.ModelProto, *, dims: Mapping[str, int] | None = None
         batch_dimension=batch_name,
         uncosted=dict(uncosted),
     )
+
+
+def _conv_class(shapes: NodeShapes) -> str:
+    """``depthwise-conv`` (one input channel per group) and ``group-conv`` run unlike dense convolutions."""
+    group = shapes.attributes.get("group", 1)
+    if shapes.op_type not in ("Conv", "ConvInteger", "QLinearConv") or group <= 1:
+        return ""
+    weight = shapes.inputs[3 if shapes.op_type == "QLinearConv" else 1]
+    return "depthwise-conv" if weight is not None and weight[1] == 1 else "group-conv"
 
 
 def _check_view(shapes: NodeShapes, name: str, where: str) -> None:

@@ -120,7 +120,7 @@ def _count_all() -> dict[str, dict]:
     for reference in references():
         count = count_graph(reference.build(), where=reference.id)
         counted[reference.id] = {
-            "operators": [[n.op_type, n.ops, n.weight_bytes, n.activation_bytes, n.name]
+            "operators": [[n.op_type, n.ops, n.weight_bytes, n.activation_bytes, n.name, n.op_class]
                           for n in count.nodes if n.ops or n.weight_bytes or n.activation_bytes],
             "parameters": count.parameters,
             "precision": str(count.precision),
@@ -135,6 +135,7 @@ def _well_formed(cached) -> bool:
     return isinstance(cached, dict) and all(
         isinstance(cached.get(reference.id), dict) and fields <= set(cached[reference.id])
         and isinstance(cached[reference.id]["operators"], list)
+        and all(isinstance(op, list) and len(op) == 6 for op in cached[reference.id]["operators"])
         for reference in references()
     )
 
@@ -170,7 +171,8 @@ def workloads() -> list[Workload]:
             continue
         workload = Workload(
             id=reference.id, name=reference.name, domain=reference.domain, phase="inference",
-            operators=tuple(Operator(op, ops, w, a, name=name) for op, ops, w, a, name in entry["operators"]),
+            operators=tuple(Operator(op, ops, w, a, name=name, op_class=cls)
+                            for op, ops, w, a, name, cls in entry["operators"]),
             parameters=entry["parameters"], precision=entry["precision"], uncosted=entry["uncosted"],
             sources={"parameters": reference.published,
                      "operators": f"counted by chipfit_onnx from the graph built by {reference.id}'s builder"},
