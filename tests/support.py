@@ -7,6 +7,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SPEC = ROOT / "specs" / "seed-article.toml"
 
+#: The smallest useful spec: two GPUs on a GEMM, offline. Tests append keys or change the title.
+TWO_GPUS = """
+title = "t"
+
+[[groups]]
+id = "g"
+devices = ["nvidia-h100-sxm5", "amd-instinct-mi250x"]
+workloads = ["gemm-4096"]
+scenario = "offline"
+"""
+
 #: The metric keys of the design (JSON keys, SI units).
 DESIGN_METRICS = (
     "latency_s", "throughput_sps", "time_to_train_s", "ops_required_per_s", "ops_available_per_s",

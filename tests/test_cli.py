@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from support import ROOT, SEED_SPEC, assert_bad_input, assert_clean
+from support import ROOT, SEED_SPEC, TWO_GPUS, assert_bad_input, assert_clean
 
 from conftest import IN_TREE_PLUGINS
 
@@ -278,17 +278,8 @@ def test_estimate_bad_options(cli, args, fragments):
 
 # --- chipfit run -------------------------------------------------------------------------------
 
-SMALL_SPEC = """
-title = "Two GPUs on a GEMM"
-baseline = "amd-instinct-mi250x"
-
-[[groups]]
-id = "gemm"
-devices = ["nvidia-h100-sxm5", "amd-instinct-mi250x"]
-workloads = ["gemm-4096"]
-scenario = "offline"
-batch = 4
-"""
+SMALL_SPEC = TWO_GPUS.replace('title = "t"', 'title = "Two GPUs on a GEMM"\nbaseline = "amd-instinct-mi250x"') \
+    .replace('id = "g"', 'id = "gemm"') + "batch = 4\n"
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "csv", "json"])

@@ -15,21 +15,12 @@ from chipfit.catalogue import call_first, collect
 from chipfit.metrics import DerivedMetric
 from chipfit.render import Renderer
 from chipfit.runner import estimate_cell
-from support import assert_clean
+from support import TWO_GPUS, assert_clean
 
 HOOKS = sorted(name for name, value in vars(hookspecs).items()
                if name.startswith("chipfit_") and callable(value))
 
-SPEC = """
-title = "t"
-
-[[groups]]
-id = "g"
-devices = ["nvidia-h100-sxm5", "amd-instinct-mi250x"]
-workloads = ["gemm-4096"]
-scenario = "offline"
-batch = 2
-"""
+SPEC = TWO_GPUS + "batch = 2\n"
 
 
 def _tiny_workload(ident: str = "fake-net") -> Workload:

@@ -9,17 +9,9 @@ import pytest
 
 from chipfit.datasheets import load_devices
 from chipfit.errors import SpecError
-from support import assert_bad_input, assert_clean
+from support import TWO_GPUS, assert_bad_input, assert_clean
 
-GOOD_GROUP = """
-title = "t"
-
-[[groups]]
-id = "g"
-devices = ["nvidia-h100-sxm5", "amd-instinct-mi250x"]
-workloads = ["gemm-4096"]
-scenario = "offline"
-"""
+GOOD_GROUP = TWO_GPUS
 
 
 def _line_of(text: str, needle: str) -> int:
