@@ -21,11 +21,28 @@ _PLUGIN_HELP = "Load one more plugin module (repeatable); -p no:NAME blocks a pl
 class _Context:
     """What a command needs: the plugin manager and the catalogue, built on first use."""
 
-    def __init__(self, plugin_args: tuple[str, ...]) -> None:
+    def __init__(self, plugin_args: tuple[str, ...], store: str | None = None, quiet: bool = False) -> None:
         self.extra = [name for name in plugin_args if not name.startswith("no:")]
         self.blocked = [name[3:] for name in plugin_args if name.startswith("no:")]
+        self.store = store
+        self.quiet = quiet
         self._pm = None
         self._catalogue = None
+        self._progress = None
+
+    @property
+    def progress(self):
+        """Progress of long steps on stderr: on a terminal only, never with --quiet (chipfit.runs.Progress)."""
+        if self._progress is None:
+            from chipfit.runs import Progress
+
+            self._progress = Progress.for_stream(sys.stderr, quiet=self.quiet)
+        return self._progress
+
+    def stop_progress(self) -> None:
+        """Finish the progress display (before output is printed)."""
+        if self._progress is not None:
+            self._progress.stop()
 
     @property
     def pm(self):
@@ -66,17 +83,24 @@ class ChipfitGroup(click.Group):
 @click.group(cls=ChipfitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chipfit")
 @click.option("-p", "plugin_args", multiple=True, metavar="MODULE", help=_PLUGIN_HELP)
+@click.option("--store", metavar="PATH", help="The results store runs are saved in and read from (default: "
+              "$CHIPFIT_STORE, else $CHIPFIT_DATA_DIR/runs.sqlite, else ~/.local/share/chipfit/runs.sqlite).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr (warnings and errors still show).")
 @click.pass_context
-def cli(ctx: click.Context, plugin_args: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, plugin_args: tuple[str, ...], store: str | None, quiet: bool) -> None:
     """Which chip fits which AI task, by how much, and at what cost in time, energy and money.
 
     Devices and workloads come from plugins; numbers come from a roofline model fed by cited
     datasheet figures. Start with: chipfit run specs/seed-article.toml
     """
-    ctx.obj = _Context(plugin_args)
+    ctx.obj = _Context(plugin_args, store=store, quiet=quiet)
+    ctx.call_on_close(ctx.obj.stop_progress)
 
 
 def _emit(text: str, output: str | None) -> None:
+    context = click.get_current_context(silent=True)
+    if context is not None and isinstance(context.obj, _Context):
+        context.obj.stop_progress()
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -257,18 +281,30 @@ def _parse_dims(pairs: tuple[str, ...]) -> dict[str, int]:
 
 
 
-def _render(obj: _Context, renderer, report) -> str:
+_FORMAT_HELP = ("Report format: text, markdown, csv, json, html, or one a plugin adds (default: the one "
+                "-o's file extension names, else text).")
+
+
+def _render(obj: _Context, renderer, report, output: str | None = None) -> str:
     """A report in a format; a renderer that raises is an error naming its plugin."""
+    from chipfit.render import call_renderer
+
     try:
-        return renderer.function(report)
+        return call_renderer(renderer, report, catalogue=obj.catalogue, path=output)
+    except ChipfitError:
+        raise
     except Exception as error:
         plugin = obj.catalogue.plugin_of("renderer", renderer.name)
         raise PluginError(f"plugin {plugin!r}: renderer {renderer.name!r} failed: {type(error).__name__}: {error}") \
             from None
 
 
-def _renderer(obj: _Context, fmt: str):
+def _renderer(obj: _Context, fmt: str | None, output: str | None = None):
+    """The renderer named by --format; without one, the one whose extension -o's file has, else text."""
     renderers = obj.catalogue.renderers
+    if fmt is None:
+        suffix = Path(output).suffix.lstrip(".").lower() if output else ""
+        fmt = next((name for name, renderer in renderers.items() if suffix and renderer.extension == suffix), "text")
     if fmt not in renderers:
         from chipfit.errors import suggest
 
@@ -287,7 +323,7 @@ def _renderer(obj: _Context, fmt: str):
 @click.option("--precision", help="fp64 fp32 tf32 fp16 bf16 fp8 int8 int4 (default: the workload's).")
 @click.option("--count", type=int, default=1, show_default=True, help="Devices (training).")
 @click.option("--target-ms", type=float, help="Latency target in milliseconds.")
-@click.option("--format", "fmt", default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", help=_FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
 @click.pass_obj
 def estimate(obj: _Context, device, workload, scenario, batch, precision, count, target_ms, fmt, output) -> None:
@@ -301,7 +337,7 @@ def estimate(obj: _Context, device, workload, scenario, batch, precision, count,
         group.to_scenario()
     except ValueError as error:
         raise ChipfitError(f"bad option: {error}") from None
-    renderer = _renderer(obj, fmt)
+    renderer = _renderer(obj, fmt, output)
     obj.catalogue.device(device)
     obj.catalogue.workload(workload)
     spec = Spec(title=f"{device} x {workload}", groups=[group])
@@ -311,33 +347,53 @@ def estimate(obj: _Context, device, workload, scenario, batch, precision, count,
 
 @cli.command()
 @click.argument("spec_path", metavar="SPEC.toml")
-@click.option("--format", "fmt", default="text", show_default=True,
-              help="Report format: text, markdown, csv, json, or one a plugin adds.")
+@click.option("--format", "fmt", help=_FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
 @click.pass_obj
 def run(obj: _Context, spec_path: str, fmt: str, output: str | None) -> None:
-    """Run a comparison spec and print its report (the main job)."""
+    """Run a comparison spec and print its report (the main job); the run is saved in the results store."""
     from chipfit import runner, spec
 
     parsed, text = spec.load(spec_path)
-    renderer = _renderer(obj, fmt)
+    renderer = _renderer(obj, fmt, output)
     report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=spec_path, progress=_progress)
-    _finish(obj, renderer, report, output)
+    _finish(obj, renderer, report, output, command=f"chipfit run {spec_path}")
 
 
 def _progress(message: str) -> None:
-    click.echo(f"chipfit: {message}", err=True)
+    """A long step begins (measuring a cell, calibrating): shown on a terminal, unless --quiet."""
+    click.get_current_context().find_object(_Context).progress(message)
 
 
-def _finish(obj: _Context, renderer, report, output: str | None) -> None:
-    """Print or write the report; exit 130 if interrupted, 1 if cells failed."""
-    _emit(_render(obj, renderer, report), output)
+def _finish(obj: _Context, renderer, report, output: str | None, command: str | None = None) -> None:
+    """Print or write the report, save it as ``command``'s run if given; exit 130 if interrupted, 1 if cells failed."""
+    _emit(_render(obj, renderer, report, output), output)
+    if command:
+        _save(obj, report, command)
     if report.interrupted:
         click.echo("chipfit: interrupted; the report holds the rows finished before it", err=True)
         sys.exit(130)
     if report.failed:
         click.echo(f"chipfit: {len(report.failed)} cell(s) failed", err=True)
         sys.exit(1)
+
+
+def _save(obj: _Context, report, command: str) -> None:
+    """Keep a run in the results store. Saving never breaks a run: a failure is a warning, or exit 2
+    where the user chose the store (--store, CHIPFIT_STORE)."""
+    from chipfit import runs
+
+    path, chosen = runs.store_path(obj.store)
+    try:
+        saved = runs.save(report, command=command, path=path)
+    except Exception as error:  # noqa: BLE001 - whatever went wrong, the report is already out
+        message = str(error) if isinstance(error, ChipfitError) else f"{path}: {type(error).__name__}: {error}"
+        if chosen:
+            raise ChipfitError(f"run not saved: {message}") from None
+        click.echo(f"chipfit: warning: run not saved: {message}", err=True)
+        return
+    if obj.progress.enabled:  # a note for a person at a terminal, like progress; scripts read `runs list`
+        click.echo(f"chipfit: saved as run {saved.id} in {path} (chipfit runs show {saved.id})", err=True)
 
 
 @cli.command()
@@ -348,7 +404,7 @@ def _finish(obj: _Context, renderer, report, output: str | None) -> None:
 @click.option("--batch", type=int, help="Samples per batch (offline and server).")
 @click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
 @click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Bind a model file's symbolic dimension.")
-@click.option("--format", "fmt", default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", help=_FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
 @click.pass_obj
 def measure(obj: _Context, device, workloads, scenario, batch, budget, dims, fmt, output) -> None:
@@ -359,7 +415,7 @@ def measure(obj: _Context, device, workloads, scenario, batch, budget, dims, fmt
     from chipfit import runner
     from chipfit.spec import GroupSpec, Spec
 
-    renderer = _renderer(obj, fmt)
+    renderer = _renderer(obj, fmt, output)
     record = obj.catalogue.device(device)
     if not record.measurable:
         measurable = [d.id for d in obj.catalogue.devices.values() if d.measurable]
@@ -369,7 +425,7 @@ def measure(obj: _Context, device, workloads, scenario, batch, budget, dims, fmt
                       dims=_parse_dims(dims))
     spec = Spec(title=f"{device}: measured and modelled", groups=[group], measure=[device], measure_budget_s=budget)
     report = runner.run(spec, obj.catalogue, obj.pm, where="command line", progress=_progress)
-    _finish(obj, renderer, report, output)
+    _finish(obj, renderer, report, output, command=" ".join(["chipfit measure", device, *workloads]))
 
 
 def _localhost():
@@ -426,6 +482,131 @@ def validate(obj: _Context, budget: float, fmt: str) -> None:
     else:
         text += " (no calibration profile yet: run chipfit calibrate)\n"
     _emit(text, None)
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--flavour", type=click.Choice(["device", "workload"]), default="device", show_default=True,
+              help="device: a cited datasheet file and its hook; workload: a workload built in Python.")
+@click.option("-d", "--directory", type=click.Path(file_okay=False),
+              help="Where to write it (default: ./chipfit-NAME).")
+def new_plugin(name: str, flavour: str, directory: str | None) -> None:
+    """Write a plugin package NAME: pyproject.toml (entry point), the module, and tests using chipfit.testing."""
+    from chipfit import scaffold
+
+    root, written = scaffold.new_plugin(name, flavour=flavour, directory=directory)
+    click.echo(f"wrote {root}:")
+    for path in written:
+        click.echo(f"  {path.relative_to(root)}")
+    click.echo("\n".join(scaffold.next_steps(root, name)))
+
+
+@cli.group("runs")
+def runs_group() -> None:
+    """Saved runs: every 'chipfit run' and 'chipfit measure' is kept in the results store (see --store)."""
+
+
+@runs_group.command("list")
+@click.option("--limit", type=int, default=20, show_default=True, help="Newest runs to show (0: all).")
+@click.option("--format", "fmt", type=_LIST_FORMATS, default="text", show_default=True)
+@click.pass_obj
+def runs_list(obj: _Context, limit: int, fmt: str) -> None:
+    """List saved runs, newest first: id, when, what made them, where."""
+    from chipfit import runs
+
+    path, _ = runs.store_path(obj.store)
+    if not path.exists():
+        click.echo(f"no runs saved yet (store: {path})")
+        return
+    with runs.open_store(obj.store) as store:
+        headers, rows = runs.list_rows(store.runs(limit or None), machine=fmt in ("json", "csv"))
+    _emit(_table(rows, headers, fmt), None)
+
+
+@runs_group.command("show")
+@click.argument("run_id", metavar="ID")
+@click.option("--format", "fmt", help=_FORMAT_HELP)
+@click.option("-o", "--output", help="Write the report to this file.")
+@click.pass_obj
+def runs_show(obj: _Context, run_id: str, fmt: str | None, output: str | None) -> None:
+    """Show a saved run's report (ID: its number, 'latest', or the start of its uid)."""
+    from chipfit import runs
+
+    renderer = _renderer(obj, fmt, output)
+    with runs.open_store(obj.store) as store:
+        run, report = store.run(run_id), store.report(run_id)
+    text = _render(obj, renderer, report, output)
+    _emit((runs.describe(run, store.path) if renderer.name == "text" else "") + text, output)
+
+
+@runs_group.command("diff")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--threshold", default="5", show_default=True, help="Flag changes beyond this many percent.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def runs_diff(obj: _Context, first: str, second: str, threshold: str, fmt: str) -> None:
+    """What changed from run A to run B: rows matched by group, device, workload, scenario and source."""
+    from chipfit import runs
+
+    fraction = runs.parse_threshold(threshold)
+    with runs.open_store(obj.store) as store:
+        (a, report_a), (b, report_b) = [(store.run(ident), store.report(ident)) for ident in (first, second)]
+    diff = runs.diff_reports(report_a, report_b, threshold=fraction)
+    if fmt == "json":
+        _emit(json.dumps(runs.diff_dict(diff, a, b), indent=2) + "\n", None)
+    else:
+        _emit(runs.diff_text(diff, f"run {a.id}", f"run {b.id}"), None)
+
+
+@runs_group.command("export")
+@click.argument("run_ids", nargs=-1, metavar="[ID]...")
+@click.option("-o", "--output", help="Write the JSON to this file.")
+@click.pass_obj
+def runs_export(obj: _Context, run_ids: tuple[str, ...], output: str | None) -> None:
+    """Write saved runs (all, or those named) as JSON, for 'chipfit runs import' on another machine."""
+    from chipfit import runs
+
+    with runs.open_store(obj.store) as store:
+        data = store.export(run_ids)
+    _emit(json.dumps(data, indent=2) + "\n", output)
+
+
+@runs_group.command("import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE.json...")
+@click.pass_obj
+def runs_import(obj: _Context, files: tuple[str, ...]) -> None:
+    """Add the runs of export files to the store; runs already here are skipped. Each file: all or nothing."""
+    from chipfit import runs
+    from chipfit.store import Store
+
+    path, _ = runs.store_path(obj.store)
+    with Store(path) as store:
+        for file in files:
+            added, skipped = store.import_runs(runs.read_export(file), where=file)
+            ids = ", ".join(str(run.id) for run in added)
+            click.echo(f"{file}: imported {len(added)} run(s){' as ' + ids if ids else ''}; "
+                       f"{skipped} already here")
+
+
+@cli.command("report")
+@click.option("--runs", "from_runs", is_flag=True, help="Merge the saved runs named after it: --runs ID [ID ...].")
+@click.argument("run_ids", nargs=-1, metavar="ID...")
+@click.option("--title", help="The merged report's title.")
+@click.option("--format", "fmt", help=_FORMAT_HELP)
+@click.option("-o", "--output", help="Write the report to this file.")
+@click.pass_obj
+def report_command(obj: _Context, from_runs: bool, run_ids: tuple[str, ...], title, fmt, output) -> None:
+    """One report from saved runs (from several machines, through export and import): --runs ID [ID ...]."""
+    from chipfit import runs
+
+    if not from_runs or not run_ids:
+        raise ChipfitError("report: name the saved runs to merge: chipfit report --runs ID [ID ...]")
+    renderer = _renderer(obj, fmt, output)
+    with runs.open_store(obj.store) as store:
+        found = [(store.run(ident), store.report(ident)) for ident in run_ids]
+    report = runs.merge(found, title=title)
+    _emit(_render(obj, renderer, report, output), output)
 
 
 def main() -> None:

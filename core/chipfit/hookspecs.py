@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 hookspec = pluggy.HookspecMarker("chipfit")
 hookimpl = pluggy.HookimplMarker("chipfit")
 
+#: The version of this set of hooks, ``"MAJOR.MINOR"``. MINOR grows when a hook or a hook argument
+#: is added (plugins written for an older MINOR still work: pluggy passes only the arguments an
+#: implementation asks for); MAJOR grows when a hook or an argument is removed or changes meaning.
+#: A plugin module may declare the versions it works with, ``CHIPFIT_API = ">=1.0,<2"``; a plugin
+#: whose range excludes this version is not loaded, with a message naming it (docs/api-version.md).
+API_VERSION = "1.0"
+
 
 @hookspec
 def chipfit_register_devices(register: Callable[[Device], None]) -> None:

@@ -1,7 +1,10 @@
 """Finding and loading plugins: entry points in group ``chipfit``, ``-p MODULE``, and the core's defaults.
 
 Each entry point loads in its own ``try``: a plugin that fails to import is reported by name and
-the others still load (``CHIPFIT_STRICT_PLUGINS=1`` re-raises instead). Environment variables:
+the others still load (``CHIPFIT_STRICT_PLUGINS=1`` re-raises instead). A plugin module may declare
+the plugin API versions it supports (``CHIPFIT_API = ">=1.0,<2"``, against
+:data:`chipfit.hookspecs.API_VERSION`); one that excludes this chipfit's is skipped the same way,
+named. Environment variables:
 
 ``CHIPFIT_DISABLE_PLUGIN_AUTOLOAD``  any non-empty value: load no entry points (``-p`` still works)
 ``CHIPFIT_LOAD_PLUGINS``             comma-separated entry-point names: load only these
@@ -108,6 +111,8 @@ def get_plugin_manager(
             module = importlib.import_module(module_name)
         except Exception as error:  # the user named it: failing to import it is their error
             raise PluginError(f"-p {module_name}: cannot import plugin module: {error}") from error
+        if reason := api_mismatch(module):
+            raise PluginError(f"-p {module_name}: plugin {module_name!r} {reason}")
         _register(pm, module, module_name, ("-p", None, None))
     try:
         pm.check_pending()
@@ -156,7 +161,63 @@ def _load_entry_points(pm: ChipfitPluginManager, blocked: set[str]) -> None:
                 ) from error
             pm.failures.append(LoadFailure(entry_point.name, dist, message))
             continue
+        if reason := api_mismatch(module):  # too old or too new for this chipfit: skipped like a failed import
+            if strict:
+                raise PluginError(f"plugin {entry_point.name!r} (distribution {dist!r}) {reason}")
+            pm.failures.append(LoadFailure(entry_point.name, dist, reason))
+            continue
         _register(pm, module, entry_point.name, ("entry point", dist, version))
+
+
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|~=|>|<)?\s*(\d+(?:\.\d+)*)\s*$")
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def api_supported(declared: str | int, version: str = hookspecs.API_VERSION) -> bool:
+    """Whether a declared range (``">=1.0,<2"``, ``"~=1.0"``, ``"==1"``, or an int major) admits ``version``.
+
+    A bare version (``"1"``, ``1``) means that major version: ``>=1,<2``.
+
+    :raises ValueError: ``declared`` is not a comma-separated list of ``OP VERSION`` clauses.
+    """
+    if isinstance(declared, int) and not isinstance(declared, bool):
+        declared = str(declared)
+    if not isinstance(declared, str) or not declared.strip():
+        raise ValueError(f"not a version range: {declared!r}")
+    have = _version_tuple(version)
+    for clause in declared.split(","):
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise ValueError(f"not a version range: {declared!r}")
+        operator, want = match.group(1) or "", _version_tuple(match.group(2))
+        if operator in ("", "~="):  # a bare major, or a compatible release: same major, at least this
+            upper = (want[0] + 1, 0, 0)
+            ok = want <= have < upper if operator else want[0] == have[0]
+        else:
+            ok = {">=": have >= want, "<=": have <= want, ">": have > want, "<": have < want,
+                  "==": have == want, "!=": have != want}[operator]
+        if not ok:
+            return False
+    return True
+
+
+def api_mismatch(module) -> str | None:
+    """Why a plugin module's ``CHIPFIT_API`` excludes this chipfit's plugin API, or None (also when undeclared)."""
+    declared = getattr(module, "CHIPFIT_API", None)
+    if declared is None:
+        return None
+    try:
+        if api_supported(declared):
+            return None
+    except ValueError:
+        return (f"declares CHIPFIT_API = {declared!r}, which is not a version range "
+                f"(write e.g. '>={hookspecs.API_VERSION},<{int(hookspecs.API_VERSION.split('.')[0]) + 1}')")
+    return (f"supports chipfit plugin API {declared!r}, but this chipfit's plugin API is {hookspecs.API_VERSION}: "
+            f"install a version of the plugin made for API {hookspecs.API_VERSION}, or a chipfit that it supports")
 
 
 def _version(distribution: str) -> str | None:

@@ -2,15 +2,18 @@
 
 Text and markdown show, per group, a table whose ``source`` column says modelled or measured,
 then the arithmetic behind each row, then the claims checked. CSV and JSON keep SI units under
-the metric keys of the design (``latency_s``, ``throughput_sps`` …).
+the metric keys of the design (``latency_s``, ``throughput_sps`` …). Markdown written to a file
+(``-o report.md``) keeps its charts beside it, as SVG files in ``report_files/``.
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,7 +25,12 @@ from chipfit.units import display, label, ratio
 
 @attrs.frozen
 class Renderer:
-    """A report format: ``function(report) -> str``; ``extension`` names files written with ``-o``."""
+    """A report format: ``function(report) -> str``; ``extension`` names files written with ``-o``.
+
+    ``function`` may also take ``catalogue`` (the devices and workloads: names, figures, sources)
+    and ``path`` (the file it is written to with ``-o``, None on stdout, for files kept beside it);
+    like a hook implementation, it is given only the arguments it names (:func:`call_renderer`).
+    """
 
     name: str
     function: Callable[[Report], str]
@@ -42,22 +50,35 @@ DEFAULT_COLUMNS = {
 }
 
 
-def _groups(report: Report) -> list[tuple[str, list[Result]]]:
+def call_renderer(renderer: Renderer, report: Report, *, catalogue: Any = None, path: str | Path | None = None) -> str:
+    """Render a report, passing ``catalogue`` and ``path`` to a renderer function that asks for them."""
+    try:
+        wanted = inspect.signature(renderer.function).parameters
+    except (TypeError, ValueError):  # a callable without a signature gets the report alone
+        wanted = {}
+    context = {"catalogue": catalogue, "path": None if path is None else Path(path)}
+    return renderer.function(report, **{name: value for name, value in context.items() if name in wanted})
+
+
+def report_groups(report: Report) -> list[tuple[str, list[Result]]]:
+    """The report's rows by group, groups in order of first appearance."""
     groups: dict[str, list[Result]] = {}
     for row in report.rows:
         groups.setdefault(row.group, []).append(row)
     return list(groups.items())
 
 
-def _group_spec(report: Report, group: str) -> dict[str, Any]:
+def group_spec(report: Report, group: str) -> dict[str, Any]:
+    """A group's entry in the report's spec (title, note, columns …); empty when the spec has none."""
     for entry in report.spec.get("groups", ()):
         if entry.get("id") == group:
             return entry
     return {}
 
 
-def _columns(report: Report, group: str, rows: list[Result]) -> tuple[str, ...]:
-    chosen = _group_spec(report, group).get("columns")
+def table_columns(report: Report, group: str, rows: list[Result]) -> tuple[str, ...]:
+    """The metrics a group's table shows: the spec's ``columns``, else the scenario's defaults present."""
+    chosen = group_spec(report, group).get("columns")
     if chosen:
         return tuple(chosen)
     present = {key for row in rows for key in row.metrics}
@@ -70,7 +91,7 @@ def _columns(report: Report, group: str, rows: list[Result]) -> tuple[str, ...]:
 def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str:
     import tabulate  # imported here: only rendering pays for it
 
-    columns = _columns(report, group, rows)
+    columns = table_columns(report, group, rows)
     several = len({row.workload for row in rows}) > 1
     baseline = report.baseline is not None and any("vs_baseline" in row.metrics for row in rows)
     errors = any("model_error" in row.metrics for row in rows)
@@ -109,7 +130,8 @@ def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str) -> str:
     return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True, maxcolwidths=[None, 60])
 
 
-def _document(report: Report, *, markdown: bool, explain: bool = True) -> str:
+def _document(report: Report, *, markdown: bool, explain: bool = True,
+              figures: dict[str | None, list[str]] | None = None) -> str:
     tablefmt = "github" if markdown else "simple"
     heading = (lambda text, level: f"{'#' * level} {text}") if markdown else \
         (lambda text, level: f"{text}\n{'=-'[min(level, 2) - 1] * len(text)}")
@@ -124,8 +146,9 @@ def _document(report: Report, *, markdown: bool, explain: bool = True) -> str:
                else ""), ""]
     if report.interrupted:
         out += ["INTERRUPTED: the rows below are those finished before the interrupt; claims were not checked.", ""]
-    for group, rows in _groups(report):
-        spec = _group_spec(report, group)
+    figures = figures or {}
+    for group, rows in report_groups(report):
+        spec = group_spec(report, group)
         out += [heading(spec.get("title") or group, 2), ""]
         out += [f"Scenario: {rows[0].scenario.describe()}"
                 + (f", latency target {rows[0].scenario.latency_target * 1e3:g} ms"
@@ -133,12 +156,14 @@ def _document(report: Report, *, markdown: bool, explain: bool = True) -> str:
         if spec.get("note"):
             out += [spec["note"].strip(), ""]
         out += [_table(report, group, rows, tablefmt), ""]
+        out += figures.get(group, [])
         if explain:
             for row in rows:
                 if row.explain:
                     out.append(f"{'**' if markdown else ''}{row.device} x {row.workload}{'**' if markdown else ''}:")
                     out += [f"{bullet}{line}" for line in row.explain]
             out.append("")
+    out += figures.get(None, [])
     if report.claims:
         out += [heading("Claims checked", 2), "", _claims_table(report.claims, tablefmt), ""]
         for index, check in enumerate(report.claims, start=1):
@@ -168,9 +193,48 @@ def render_text(report: Report) -> str:
     return _document(report, markdown=False)
 
 
-def render_markdown(report: Report) -> str:
-    """GitHub-flavoured markdown."""
-    return _document(report, markdown=True)
+def render_markdown(report: Report, catalogue: Any = None, path: Path | None = None) -> str:
+    """GitHub-flavoured markdown; written to ``path``, its charts go to SVG files beside it."""
+    figures = _markdown_charts(report, catalogue, path) if path is not None else None
+    return _document(report, markdown=True, figures=figures)
+
+
+def _markdown_charts(report: Report, catalogue: Any, path: Path) -> dict[str | None, list[str]]:
+    """Draw the report's charts into ``<stem>_files/`` beside ``path``; the markdown lines showing them, by group.
+
+    The charts are the html plugin's (:mod:`chipfit_html.charts`, matplotlib from the ``report``
+    extra); without them the markdown says so where the charts would be.
+    """
+    from urllib.parse import quote
+
+    try:
+        from chipfit_html import charts
+    except ImportError:
+        return {None: ["Charts: not drawn (the chipfit_html plugin is not installed).", ""]}
+    missing = charts.missing()
+    if missing:
+        return {None: [f"Charts: not drawn ({missing}).", ""]}
+    drawn = charts.charts(report, catalogue)
+    if not drawn:
+        return {}
+    folder = path.parent / f"{path.stem}_files"
+    try:
+        folder.mkdir(exist_ok=True)
+        for name, text in charts.chart_files(drawn).items():
+            (folder / name).write_text(text, encoding="utf-8")
+    except OSError as error:
+        from chipfit.errors import ChipfitError
+
+        raise ChipfitError(f"{folder}: cannot write the report's charts: {error.strerror}") from None
+    out: dict[str | None, list[str]] = {}
+    for chart in drawn:
+        alt = chart.title.replace("[", "(").replace("]", ")")
+        lines = [f"![{alt}]({quote(folder.name)}/{quote(chart.name)}.svg)", "", f"*{chart.caption}*", ""]
+        if chart.group:
+            out.setdefault(chart.group, []).extend(lines)
+        else:
+            out.setdefault(None, []).extend([f"## {chart.title}", "", *lines])
+    return out
 
 
 def _scenario_dict(row: Result) -> dict[str, Any]:
