@@ -9,6 +9,7 @@ with the numbers substituted, so a reader can redo it by hand.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Mapping
 from typing import Any
@@ -80,8 +81,10 @@ def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] 
             right_text = f"({right_text})"
         try:
             value = function(left, right)
-        except ZeroDivisionError:
-            raise ExpressionError("division by zero") from None
+        except ArithmeticError as error:  # division by zero, overflow
+            raise ExpressionError(str(error) or type(error).__name__) from None
+        if not isinstance(value, float) or not math.isfinite(value):
+            raise ExpressionError(f"{left_text} {symbol} {right_text} is not a finite real number")
         return value, f"{left_text} {symbol} {right_text}", precedence
 
     value, text, _ = walk(tree)

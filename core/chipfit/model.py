@@ -185,6 +185,10 @@ def _check(device: Device, workload: Workload, scenario: Scenario, precision: Pr
         if not device.can(Capability.GENERAL_PURPOSE) or device.general_ops is None:
             return f"{device.name} is not general-purpose: it cannot run {workload.name}"
         return None
+    if scenario.count > 1 and scenario.kind is not ScenarioKind.TRAINING:
+        return f"{scenario.count} devices are modelled for training only; {scenario.kind} runs on one device"
+    if scenario.kind is ScenarioKind.SERVER and scenario.latency_target is None and workload.latency_target is None:
+        return "the server scenario needs a latency target (latency_target_ms / --target-ms)"
     needed = Capability.TRAINING if scenario.kind is ScenarioKind.TRAINING else Capability.INFERENCE
     if not device.can(needed):
         return f"{device.name} has no {needed} capability"

@@ -8,6 +8,7 @@ costs only that cell: it becomes a ``failed`` row naming the plugin and the reas
 from __future__ import annotations
 
 import datetime
+import math
 import platform
 from collections.abc import Callable, Iterable
 from importlib import metadata
@@ -56,6 +57,12 @@ def _malformed(result: object, device: Device, workload: Workload) -> str | None
         return f"returned a {type(result).__name__}, not a Result"
     if (result.device, result.workload) != (device.id, workload.id):
         return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
+    for key, value in result.metrics.items():
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and not isinstance(value, (bool, str)) and not (numeric and math.isfinite(value)):
+            return f"returned metric {key!r} = {value!r}: not a finite number"
+        if isinstance(value, str) and key not in ("bound",):
+            return f"returned metric {key!r} = {value!r}: a number was expected"
     return None
 
 
@@ -227,7 +234,12 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     :raises SpecError: a claim whose arithmetic does not compute.
     """
     for index, ident in enumerate(spec.measure):
-        _resolve(ident, catalogue.devices, "device", text, where, ["measure", index])
+        device = _resolve(ident, catalogue.devices, "device", text, where, ["measure", index])
+        if not device.measurable:
+            line = tomlfile.locate(text, ["measure", index])
+            measurable = [d.id for d in catalogue.devices.values() if d.measurable]
+            raise ChipfitError(f"{where}, line {line}: measure[{index}]: {ident} cannot be measured on this machine "
+                               f"(measurable here: {', '.join(measurable) or 'none'})")
     if spec.baseline is not None:
         _resolve(spec.baseline, catalogue.devices, "device", text, where, ["baseline"])
     rows: list[Result] = []

@@ -116,6 +116,9 @@ def load(path: str | Path) -> tuple[Spec, str]:
 def parse(text: str, data: dict, where: str) -> Spec:
     """Check parsed TOML as a spec (see :func:`load`)."""
     spec = tomlfile.structure(data, Spec, text=text, where=where)
+    if spec.measure_budget_s <= 0:
+        raise SpecError(f"measure_budget_s must be > 0, got {spec.measure_budget_s:g}", path=where,
+                        line=tomlfile.locate(text, ["measure_budget_s"]))
     seen: set[str] = set()
     for index, group in enumerate(spec.groups):
         at = ["groups", index]

@@ -52,6 +52,16 @@ _converter.register_structure_hook(float, _number(float))
 _converter.register_structure_hook(str, _string)
 
 
+def _strings(value: Any, _type: type) -> list[str]:
+    # a bare string would otherwise be read as a list of its characters
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of strings, got {value!r}")
+    return [_string(item, str) for item in value]
+
+
+_converter.register_structure_hook_func(lambda type_: type_ == list[str], _strings)
+
+
 def read(path: str | Path) -> tuple[str, dict[str, Any]]:
     """Read a TOML file: its text and its parsed tables.
 

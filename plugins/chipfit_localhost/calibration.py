@@ -181,7 +181,7 @@ def calibrate(catalogue, *, budget: float = 2.0, workloads: Sequence[str] = CALI
     with tempfile.TemporaryDirectory() as folder:
         classes, memory = measure_op_classes(device, budget=max(budget / 2, 0.5), folder=folder, progress=progress)
     profile["op_class_efficiency"], profile["memory_efficiency"] = classes, memory
-    measured = measure_latencies(device, [catalogue.workloads[i] for i in workloads], budget, progress)
+    measured = measure_latencies(device, [catalogue.workload(i) for i in workloads], budget, progress)
     progress("fitting efficiencies")
     efficiency = fit(device, measured, catalogue.workloads, gemm_efficiency, classes, memory)
     profile["efficiency"] = {"compute": efficiency.compute, "memory": efficiency.memory,
@@ -210,7 +210,7 @@ def validate(catalogue, *, budget: float = 2.0, workloads: Sequence[str] = HELD_
     default = attrs.evolve(local_cpu(profile, machine=machine), efficiency=None)
     rows = []
     scenario = Scenario("single-stream")
-    latencies = measure_latencies(default, [catalogue.workloads[i] for i in workloads], budget, progress)
+    latencies = measure_latencies(default, [catalogue.workload(i) for i in workloads], budget, progress)
     for ident in workloads:
         workload = catalogue.workloads[ident]
         measured = latencies[ident]

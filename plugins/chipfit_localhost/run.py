@@ -24,7 +24,7 @@ _RAPL = Path("/sys/class/powercap/intel-rapl:0/energy_uj")
 _RAPL_RANGE = Path("/sys/class/powercap/intel-rapl:0/max_energy_range_uj")
 
 
-class RunFailure(Exception):
+class RunFailure(RuntimeError):
     """A run that crashed, hung past its timeout, or could not start; the message says which."""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import re
+from urllib.parse import urlencode
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -317,6 +318,6 @@ def load_workload(source: str, dims: Mapping[str, int] | None = None) -> Workloa
     """A workload from an ONNX file (the ``chipfit_load_workload`` answer for ``.onnx``)."""
     count = count_graph(load(source), dims=dims, where=source)
     return count.to_workload(
-        workload_id(source), Path(source).name, domain="onnx model", phase="inference", graph=str(Path(source).resolve()),
+        workload_id(source), Path(source).name, domain="onnx model", phase="inference", graph=str(Path(source).resolve()) + (f"?{urlencode(dims)}" if dims else ""),
         sources={"operators": f"counted from {source} by chipfit_onnx"},
     )

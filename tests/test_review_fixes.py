@@ -1,0 +1,85 @@
+"""Bad inputs found in review: each is a clear error (exit 2) or an unsupported cell, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import TWO_GPUS, assert_bad_input, assert_clean
+
+from chipfit import Result, Scenario
+from chipfit.runner import estimate_cell
+
+
+def test_a_string_where_a_list_is_expected_is_bad_input(cli, write_spec):
+    spec = write_spec(TWO_GPUS.replace('devices = ["nvidia-h100-sxm5", "amd-instinct-mi250x"]',
+                                       'devices = "nvidia-h100-sxm5"'))
+    assert_bad_input(cli("run", str(spec)), "groups[0].devices", "list of strings")
+
+
+def test_a_non_positive_measure_budget_is_bad_input(cli, write_spec):
+    spec = write_spec(TWO_GPUS.replace('title = "t"', 'title = "t"\nmeasure_budget_s = -1'))
+    assert_bad_input(cli("run", str(spec)), "line 2", "measure_budget_s")
+
+
+def test_measuring_a_device_not_on_this_machine_is_bad_input(cli, write_spec):
+    spec = write_spec(TWO_GPUS.replace('title = "t"', 'title = "t"\nmeasure = ["nvidia-h100-sxm5"]'))
+    assert_bad_input(cli("run", str(spec)), "line 2", "cannot be measured", "localhost-cpu")
+
+
+@pytest.mark.parametrize("value, words", [("latency_s * 10 ** 400", "finite"), ("(0 - latency_s) ** 0.5", "finite")])
+def test_claim_arithmetic_that_overflows_or_goes_complex_is_bad_input(cli, write_spec, value, words):
+    spec = write_spec(TWO_GPUS + f'''
+[[claims]]
+text = "x"
+cell = {{ group = "g", device = "nvidia-h100-sxm5", workload = "gemm-4096" }}
+value = "{value}"
+''')
+    assert_bad_input(cli("run", str(spec)), "claim")
+
+
+def test_several_devices_outside_training_are_unsupported(cli):
+    result = cli("estimate", "nvidia-l4", "gemm-4096", "--count", "8", "--format", "json")
+    assert_clean(result)
+    row = json.loads(result.stdout)["rows"][0]
+    assert row["status"] == "unsupported" and "training only" in row["reason"]
+
+
+def test_server_without_a_latency_target_is_unsupported(cli):
+    row = json.loads(cli("estimate", "nvidia-l4", "gemm-4096", "--scenario", "server",
+                         "--format", "json").stdout)["rows"][0]
+    assert row["status"] == "unsupported" and "latency target" in row["reason"]
+
+
+def test_a_metric_that_is_not_a_number_fails_only_that_cell(pm, catalogue, register_plugin):
+    import chipfit
+
+    class Sloppy:
+        @chipfit.hookimpl(tryfirst=True)
+        def chipfit_estimate(self, device, workload, scenario):
+            if device.id == "nvidia-l4":
+                return Result(device.id, workload.id, scenario, "modelled", "ok", metrics={"latency_s": "fast"})
+            return None
+
+    register_plugin(pm, Sloppy(), "sloppy")
+    workload = catalogue.workloads["gemm-4096"]
+    bad = estimate_cell(pm, catalogue.devices["nvidia-l4"], workload, Scenario())
+    good = estimate_cell(pm, catalogue.devices["nvidia-h100-sxm5"], workload, Scenario())
+    assert bad.status == "failed" and "latency_s" in bad.reason and "sloppy" in bad.reason
+    assert good.ok
+
+
+def test_dims_travel_with_a_model_files_graph(tmp_path):
+    from onnx import TensorProto, helper, save
+
+    from chipfit_localhost.run import parse_locator
+    from chipfit_onnx.counting import load_workload
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq"])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    save(model, str(tmp_path / "m.onnx"))
+    workload = load_workload(str(tmp_path / "m.onnx"), {"seq": 16})
+    assert parse_locator(workload.graph) == (str((tmp_path / "m.onnx").resolve()), {"seq": 16})
