@@ -95,24 +95,9 @@ def test_the_hooks_index_lists_every_hook_with_its_signature():
 
 
 @pytest.fixture
-def doc_example(tmp_path, monkeypatch):
+def doc_example(plugin_module):
     """Write a hook page's example as a module; returns its name (dropped from sys.modules afterwards)."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    written = []
-
-    def write(hook: str) -> str:
-        name = f"docs_example_{hook}"
-        (tmp_path / f"{name}.py").write_text(_block(_page(f"hooks/{hook}.md"), "python", "## Example"),
-                                             encoding="utf-8")
-        importlib.invalidate_caches()
-        written.append(name)
-        return name
-
-    try:
-        yield write
-    finally:
-        for name in written:
-            sys.modules.pop(name, None)
+    return lambda hook: plugin_module(f"docs_example_{hook}", _block(_page(f"hooks/{hook}.md"), "python", "## Example"))
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -51,22 +51,9 @@ def acme(**changes):
 
 
 @pytest.fixture
-def plugin_source(tmp_path, monkeypatch):
-    """Write a plugin module (dedented) and make it importable; returns its name. Dropped afterwards."""
-    written = []
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def write(name: str, source: str) -> str:
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(GOOD_DEVICE) + textwrap.dedent(source), encoding="utf-8")
-        importlib.invalidate_caches()
-        written.append(name)
-        return name
-
-    try:
-        yield write
-    finally:
-        for name in written:
-            sys.modules.pop(name, None)
+def plugin_source(plugin_module):
+    """Write a plugin module (dedented, after GOOD_DEVICE) and make it importable; returns its name."""
+    return lambda name, source: plugin_module(name, textwrap.dedent(GOOD_DEVICE) + textwrap.dedent(source))
 
 
 def _problems(error: pytest.ExceptionInfo) -> str:
