@@ -51,7 +51,7 @@ def test_plugins_json(cli):
 def test_plugins_sees_no_plugin_outside_the_tree(cli):
     rows = _json(cli("plugins", "--format", "json"))
     names = {row["name"] for row in rows}
-    assert names <= {*IN_TREE_PLUGINS, "chipfit.roofline", "chipfit.metrics", "chipfit.render"}
+    assert names <= {*IN_TREE_PLUGINS, "chipfit.roofline", "chipfit.metrics", "chipfit.render", "chipfit.executors"}
     assert names >= set(IN_TREE)
     assert {row["distribution"] for row in rows} == {"chipfit"}
 

@@ -13,7 +13,7 @@ from support import assert_bad_input, assert_clean
 
 from chipfit import Efficiency, Scenario, Workload, model
 from chipfit.records import Operator, Precision
-from chipfit.runner import measure_cell
+from chipfit.cells import measure_cell
 
 pytest.importorskip("onnxruntime")
 
@@ -162,9 +162,9 @@ def test_chipfit_measure_of_a_device_not_here_is_bad_input(cli):
 
 
 def test_an_interrupted_measure_keeps_the_finished_rows(cli, monkeypatch, tmp_path):
-    import chipfit.runner
+    import chipfit.executors
 
-    real = chipfit.runner.measure_cell
+    real = chipfit.executors.measure_cell
     calls = []
 
     def interrupt_second(*args, **kwargs):
@@ -173,7 +173,7 @@ def test_an_interrupted_measure_keeps_the_finished_rows(cli, monkeypatch, tmp_pa
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(chipfit.runner, "measure_cell", interrupt_second)
+    monkeypatch.setattr(chipfit.executors, "measure_cell", interrupt_second)
     first, second = _tiny_model(tmp_path / "a.onnx"), _tiny_model(tmp_path / "b.onnx")
     result = cli("measure", "localhost-cpu", first, second, "--budget", "0.2", "--format", "json")
     assert result.exit_code == 130

@@ -378,7 +378,17 @@ def test_load_plugins_restricts_entry_points(monkeypatch):
 def test_get_plugin_manager_arguments_match_the_cli_switches(plugin_module):
     name = plugin_module("acme_argument", ACME_DEVICE)
     pm = get_plugin_manager(autoload=False, extra=[name], blocked=["chipfit.metrics"])
-    assert [info.name for info in pm.info()] == ["chipfit.roofline", "chipfit.render", name]
+    assert [info.name for info in pm.info()] == ["chipfit.roofline", "chipfit.render", "chipfit.executors", name]
+
+
+def test_chipfit_plugins_env_loads_modules_as_dash_p_does(plugin_module, monkeypatch):
+    name = plugin_module("acme_from_env", ACME_DEVICE)
+    monkeypatch.setenv("CHIPFIT_PLUGINS", f" {name} ,")
+    pm = get_plugin_manager(autoload=False)
+    assert name in [info.name for info in pm.info()]
+    monkeypatch.setenv("CHIPFIT_PLUGINS", "no_such_module_here")
+    with pytest.raises(PluginError, match="CHIPFIT_PLUGINS=no_such_module_here: cannot import plugin module"):
+        get_plugin_manager(autoload=False)
 
 
 def test_trace_plugins_prints_every_hook_call(cli, monkeypatch):

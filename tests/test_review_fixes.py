@@ -8,7 +8,7 @@ import pytest
 from support import TWO_GPUS, assert_bad_input, assert_clean
 
 from chipfit import Result, Scenario
-from chipfit.runner import estimate_cell
+from chipfit.cells import estimate_cell
 
 
 def test_a_string_where_a_list_is_expected_is_bad_input(cli, write_spec):

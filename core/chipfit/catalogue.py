@@ -1,4 +1,4 @@
-"""The catalogue: every device, workload, metric and renderer the plugins registered, and who gave it.
+"""The catalogue: every device, workload, metric, renderer and executor the plugins registered, and who gave it.
 
 Hooks are called one implementation at a time, so that whatever goes wrong is pinned on the
 plugin that did it: a record that fails validation, a duplicate id (naming both plugins), a hook
@@ -72,6 +72,7 @@ class Catalogue:
         "workloads": ("chipfit_register_workloads", "workload"),
         "metrics": ("chipfit_register_metrics", "metric"),
         "renderers": ("chipfit_register_renderers", "renderer"),
+        "executors": ("chipfit_register_executors", "executor"),
     }
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
@@ -99,6 +100,11 @@ class Catalogue:
         """Report formats by name."""
         return self._store("renderers")
 
+    @property
+    def executors(self) -> dict[str, Any]:
+        """Executors (where measured cells run) by name."""
+        return self._store("executors")
+
     def device(self, ident: str, *, where: str = "") -> Device:
         """The device with this id; an unknown id suggests the closest known ones."""
         try:
@@ -114,7 +120,7 @@ class Catalogue:
             raise UnknownIdError("workload", ident, self.workloads, where=where) from None
 
     def plugin_of(self, kind: str, ident: str) -> str | None:
-        """The plugin that registered a record (``kind`` is device, workload, metric or renderer)."""
+        """The plugin that registered a record (``kind`` is device, workload, metric, renderer or executor)."""
         return self.provider.get((kind, ident))
 
     def _store(self, attribute: str) -> dict[str, Any]:
@@ -155,9 +161,11 @@ class Catalogue:
 
 def _record_types() -> dict[str, type]:
     from chipfit.metrics import DerivedMetric
+    from chipfit.executors import ExecutorType
     from chipfit.render import Renderer
 
-    return {"devices": Device, "workloads": Workload, "metrics": DerivedMetric, "renderers": Renderer}
+    return {"devices": Device, "workloads": Workload, "metrics": DerivedMetric, "renderers": Renderer,
+            "executors": ExecutorType}
 
 
 def collect(pm: pluggy.PluginManager) -> Catalogue:

@@ -345,19 +345,83 @@ def estimate(obj: _Context, device, workload, scenario, batch, precision, count,
     _finish(obj, renderer, report, output)
 
 
+def _executor_options(command):
+    """The options of commands that measure: where the measured cells run, and resuming a run."""
+    options = [
+        click.option("--executor", metavar="NAME", help="Where measured cells run: local (this machine, the default) "
+                     "or a plugin's, e.g. ray (the nodes of a Ray cluster that hold the devices; "
+                     "pip install 'chipfit[cluster]').", default=None),
+        click.option("--address", metavar="ADDR", help="The cluster the executor joins (ray: HOST:PORT or auto; "
+                     "default: $RAY_ADDRESS, else the spec's address)."),
+        click.option("--cell-timeout", type=float, metavar="SECONDS", help="Seconds a measured cell may take on a "
+                     "node before it is given up as failed (ray; default: 120 + 20 x the budget)."),
+        click.option("--resume", metavar="RUN", help="Carry on an earlier run of the same spec (an id from 'chipfit "
+                     "runs list', or latest): its measured rows are kept and only the cells it lacks run."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("spec_path", metavar="SPEC.toml")
 @click.option("--format", "fmt", help=_FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
+@_executor_options
 @click.pass_obj
-def run(obj: _Context, spec_path: str, fmt: str, output: str | None) -> None:
+def run(obj: _Context, spec_path: str, fmt: str, output: str | None, **where_to_run) -> None:
     """Run a comparison spec and print its report (the main job); the run is saved in the results store."""
-    from chipfit import runner, spec
+    from chipfit import spec
 
     parsed, text = spec.load(spec_path)
     renderer = _renderer(obj, fmt, output)
-    report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=spec_path, progress=_progress)
-    _finish(obj, renderer, report, output, command=f"chipfit run {spec_path}")
+    report, recorder = _run_spec(obj, parsed, text=text, where=spec_path, command=f"chipfit run {spec_path}",
+                                 **where_to_run)
+    _finish(obj, renderer, report, output, recorder)
+
+
+def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str, executor: str | None,
+              address: str | None, cell_timeout: float | None, resume: str | None):
+    """Run a spec with its executor, recording the run in the store as it goes; the report and the recorder."""
+    import datetime
+
+    from chipfit import runner, runs, tomlfile
+    from chipfit.executors import ExecutorOptions, open_executor
+    from chipfit.records import Report
+
+    if cell_timeout is not None and not cell_timeout > 0:
+        raise ChipfitError(f"--cell-timeout must be > 0 seconds, got {cell_timeout:g}")
+    name = executor or parsed.executor
+    spec_dict = tomlfile.unstructure(parsed)
+    earlier, done = None, ()
+    if resume:
+        with runs.open_store(obj.store) as store:
+            earlier, report = runs.resumable(store, resume, spec_dict)
+        done = [row for row in report.rows if row.source.value == "measured" and row.ok]
+    path, chosen = runs.store_path(obj.store)
+    recorder = runs.Recorder(path, chosen=chosen, warn=lambda message: click.echo(f"chipfit: warning: {message}",
+                                                                                  err=True))
+    header = Report(title=parsed.title, rows=(), description=parsed.description, baseline=parsed.baseline,
+                    spec=spec_dict, environment=runner.environment(obj.pm),
+                    created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
+    recorder.begin(header, command=command, resume=earlier, keep=done)
+    options = ExecutorOptions(address=address or parsed.address, cell_timeout_s=cell_timeout)
+    if not parsed.measure:  # nothing to send anywhere: check the name, start nothing
+        if name and name not in obj.catalogue.executors:
+            open_executor(name, obj.pm, obj.catalogue, options)
+        opened = None
+    else:
+        opened = open_executor(name, obj.pm, obj.catalogue, options, where=where if parsed.executor else "")
+    try:
+        report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=where, progress=_progress,
+                            executor=opened, on_row=recorder.row, done=done)
+    except BaseException:
+        recorder.close()
+        raise
+    finally:
+        if opened is not None:
+            opened.close()
+    return report, recorder
 
 
 def _progress(message: str) -> None:
@@ -365,35 +429,26 @@ def _progress(message: str) -> None:
     click.get_current_context().find_object(_Context).progress(message)
 
 
-def _finish(obj: _Context, renderer, report, output: str | None, command: str | None = None) -> None:
-    """Print or write the report, save it as ``command``'s run if given; exit 130 if interrupted, 1 if cells failed."""
-    _emit(_render(obj, renderer, report, output), output)
-    if command:
-        _save(obj, report, command)
+def _finish(obj: _Context, renderer, report, output: str | None, recorder=None) -> None:
+    """Print or write the report, finish its run in the store if recorded; exit 130 if interrupted, 1 if cells
+    failed."""
+    try:
+        text = _render(obj, renderer, report, output)
+    except BaseException:
+        if recorder is not None:
+            recorder.finish(report)
+        raise
+    _emit(text, output)
+    if recorder is not None:
+        saved = recorder.finish(report)
+        if saved is not None and obj.progress.enabled:  # a note for a person at a terminal; scripts read `runs list`
+            click.echo(f"chipfit: saved as run {saved.id} in {recorder.path} (chipfit runs show {saved.id})", err=True)
     if report.interrupted:
         click.echo("chipfit: interrupted; the report holds the rows finished before it", err=True)
         sys.exit(130)
     if report.failed:
         click.echo(f"chipfit: {len(report.failed)} cell(s) failed", err=True)
         sys.exit(1)
-
-
-def _save(obj: _Context, report, command: str) -> None:
-    """Keep a run in the results store. Saving never breaks a run: a failure is a warning, or exit 2
-    where the user chose the store (--store, CHIPFIT_STORE)."""
-    from chipfit import runs
-
-    path, chosen = runs.store_path(obj.store)
-    try:
-        saved = runs.save(report, command=command, path=path)
-    except Exception as error:  # noqa: BLE001 - whatever went wrong, the report is already out
-        message = str(error) if isinstance(error, ChipfitError) else f"{path}: {type(error).__name__}: {error}"
-        if chosen:
-            raise ChipfitError(f"run not saved: {message}") from None
-        click.echo(f"chipfit: warning: run not saved: {message}", err=True)
-        return
-    if obj.progress.enabled:  # a note for a person at a terminal, like progress; scripts read `runs list`
-        click.echo(f"chipfit: saved as run {saved.id} in {path} (chipfit runs show {saved.id})", err=True)
 
 
 @cli.command()
@@ -406,26 +461,51 @@ def _save(obj: _Context, report, command: str) -> None:
 @click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Bind a model file's symbolic dimension.")
 @click.option("--format", "fmt", help=_FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
+@_executor_options
 @click.pass_obj
-def measure(obj: _Context, device, workloads, scenario, batch, budget, dims, fmt, output) -> None:
+def measure(obj: _Context, device, workloads, scenario, batch, budget, dims, fmt, output, **where_to_run) -> None:
     """Run WORKLOADS for real on DEVICE (e.g. localhost-cpu), beside the model's estimate and its error.
 
-    WORKLOADS are ids or model files (.onnx). Ctrl-C keeps the rows already measured.
+    WORKLOADS are ids or model files (.onnx). Ctrl-C keeps the rows already measured. DEVICE may be on
+    another machine with --executor ray (DEVICE@NODE where several nodes hold one of that id).
     """
-    from chipfit import runner
     from chipfit.spec import GroupSpec, Spec
 
     renderer = _renderer(obj, fmt, output)
-    record = obj.catalogue.device(device)
-    if not record.measurable:
-        measurable = [d.id for d in obj.catalogue.devices.values() if d.measurable]
-        raise ChipfitError(f"{device} cannot be measured on this machine (measurable here: "
-                           f"{', '.join(measurable) or 'none'})")
     group = GroupSpec(id="measure", devices=[device], workloads=list(workloads), scenario=scenario, batch=batch,
                       dims=_parse_dims(dims))
     spec = Spec(title=f"{device}: measured and modelled", groups=[group], measure=[device], measure_budget_s=budget)
-    report = runner.run(spec, obj.catalogue, obj.pm, where="command line", progress=_progress)
-    _finish(obj, renderer, report, output, command=" ".join(["chipfit measure", device, *workloads]))
+    report, recorder = _run_spec(obj, spec, where="command line", command=" ".join(["chipfit measure", device,
+                                                                                     *workloads]), **where_to_run)
+    _finish(obj, renderer, report, output, recorder)
+
+
+@cli.command("node-resources")
+@click.option("--node", help="This node's name in DEVICE@NODE ids (default: $CHIPFIT_NODE, else the host name).")
+@click.option("--device", "only", multiple=True, metavar="ID", help="Advertise only these devices (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.pass_obj
+def node_resources(obj: _Context, node: str | None, only: tuple[str, ...], fmt: str) -> None:
+    """The custom resources this machine advertises to a cluster: one per device it can measure.
+
+    On each node: ray start --address HEAD:6379 --resources "$(chipfit node-resources)"
+    """
+    from chipfit import fleet
+
+    name = fleet.node_name(node)
+    measurable = {ident for ident, device in obj.catalogue.devices.items() if device.measurable}
+    for ident in only:
+        if ident not in measurable:
+            obj.catalogue.device(ident)  # an unknown id: the closest ones suggested
+            raise ChipfitError(f"--device {ident}: this machine cannot measure it (measurable here: "
+                               f"{', '.join(sorted(measurable)) or 'none'})")
+    resources = fleet.node_resources(only or measurable, name)
+    if fmt == "json":
+        click.echo(json.dumps(resources))
+        return
+    devices = sorted(only or measurable)
+    click.echo(f"node {name} holds {len(devices)} measurable device(s): {', '.join(devices) or 'none'}")
+    click.echo(f"ray start --address HEAD:6379 --resources '{json.dumps(resources)}'")
 
 
 def _localhost():

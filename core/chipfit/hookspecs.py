@@ -73,6 +73,17 @@ def chipfit_register_renderers(register: Callable[[Any], None]) -> None:
     """
 
 
+@hookspec
+def chipfit_register_executors(register: Callable[[Any], None]) -> None:
+    """Register executors: where a run's measured cells run (``--executor NAME``).
+
+    :param register: call ``register(chipfit.executors.ExecutorType(name, open, description))``;
+        ``open(pm, catalogue, options)`` returns an open executor (see :mod:`chipfit.executors`),
+        or raises :class:`chipfit.errors.ChipfitError` saying why it cannot start. The core
+        registers ``local``; ``chipfit_ray`` registers ``ray``.
+    """
+
+
 @hookspec(firstresult=True)
 def chipfit_load_workload(source: str, dims: dict[str, int]) -> Workload | None:
     """Turn a model file (``model.onnx`` or another format) into a workload.

@@ -10,6 +10,9 @@ named. Environment variables:
 ``CHIPFIT_LOAD_PLUGINS``             comma-separated entry-point names: load only these
 ``CHIPFIT_STRICT_PLUGINS``           any non-empty value: a plugin that fails to load is an error
 ``CHIPFIT_TRACE_PLUGINS``            any non-empty value: print every hook call to stderr
+``CHIPFIT_PLUGINS``                  comma-separated module names loaded as ``-p`` loads them (as pytest's
+                                     ``PYTEST_PLUGINS``): how a node of a cluster, where no command line
+                                     is typed, loads a plugin module that is not installed as a distribution
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ ENTRY_POINT_GROUP = "chipfit"
 
 #: Core modules registered in every manager: the roofline model (``trylast``), the built-in
 #: metrics and renderers. They are the defaults that vendor plugins improve upon.
-DEFAULT_PLUGINS = ("chipfit.roofline", "chipfit.metrics", "chipfit.render")
+DEFAULT_PLUGINS = ("chipfit.roofline", "chipfit.metrics", "chipfit.render", "chipfit.executors")
 
 
 @attrs.frozen
@@ -88,7 +91,8 @@ def get_plugin_manager(
     """Build a plugin manager: the core defaults, then entry points, then ``extra`` modules.
 
     :param autoload: load entry points; None reads ``CHIPFIT_DISABLE_PLUGIN_AUTOLOAD``.
-    :param extra: module names to import and register, as ``-p MODULE`` does.
+    :param extra: module names to import and register, as ``-p MODULE`` does (after those that
+        ``CHIPFIT_PLUGINS`` names).
     :param blocked: plugin names not to load, as ``-p no:NAME`` does.
     :raises PluginError: an ``extra`` module that cannot be imported, or a hook implementation
         that does not match its spec (misspelt hook name, unknown argument).
@@ -104,15 +108,17 @@ def get_plugin_manager(
         autoload = not _truthy("CHIPFIT_DISABLE_PLUGIN_AUTOLOAD")
     if autoload:
         _load_entry_points(pm, blocked)
-    for module_name in extra:
+    from_env = [name.strip() for name in os.environ.get("CHIPFIT_PLUGINS", "").split(",") if name.strip()]
+    named = {**{name: f"-p {name}" for name in extra}, **{name: f"CHIPFIT_PLUGINS={name}" for name in from_env}}
+    for module_name, how in named.items():
         if module_name in blocked:
             continue
         try:
             module = importlib.import_module(module_name)
         except Exception as error:  # the user named it: failing to import it is their error
-            raise PluginError(f"-p {module_name}: cannot import plugin module: {error}") from error
+            raise PluginError(f"{how}: cannot import plugin module: {error}") from error
         if reason := api_mismatch(module):
-            raise PluginError(f"-p {module_name}: plugin {module_name!r} {reason}")
+            raise PluginError(f"{how}: plugin {module_name!r} {reason}")
         _register(pm, module, module_name, ("-p", None, None))
     try:
         pm.check_pending()

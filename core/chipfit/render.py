@@ -103,7 +103,7 @@ def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str
     headers.append("note")
     body = []
     for row in rows:
-        cells = [row.device, *([row.workload] if several else []), str(row.source)]
+        cells = [row.device, *([row.workload] if several else []), source_label(row)]
         if row.ok:
             cells += [display(c, row.metrics.get(c)) for c in columns]
         else:
@@ -116,6 +116,21 @@ def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str
         cells.append("" if row.ok else f"{row.status}: {row.reason}")
         body.append(cells)
     return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def measured_on(row: Result) -> str | None:
+    """The node of a cluster a measured row ran on (None: it ran where the report was made)."""
+    node = row.measurement.get("node") if isinstance(row.measurement, dict) else None
+    if isinstance(node, dict):
+        name, host = node.get("node"), node.get("host")
+        return f"{name} ({host})" if name and host and name != host else (name or host)
+    return None
+
+
+def source_label(row: Result) -> str:
+    """The source column: modelled, calibrated, measured, or ``measured on NODE`` for a cluster's node."""
+    where = measured_on(row)
+    return f"{row.source} on {where}" if where else str(row.source)
 
 
 def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str) -> str:
@@ -139,8 +154,9 @@ def _document(report: Report, *, markdown: bool, explain: bool = True,
     out = [heading(report.title, 1), ""]
     if report.description:
         out += [report.description.strip(), ""]
-    out += [f"Numbers are modelled (roofline model, datasheet figures) unless the source column says measured "
-            f"(a real run here) or calibrated (the model with efficiencies fitted to this machine)."
+    out += ["Numbers are modelled (roofline model, datasheet figures) unless the source column says measured "
+            "(a real run here, or on the node it names) or calibrated (the model with efficiencies fitted to "
+            "this machine)."
             + (f" Ratios are against {report.baseline}." if report.baseline else "")
             + (" Model error: (model - measured) / measured." if any("model_error" in r.metrics for r in report.rows)
                else ""), ""]
@@ -293,7 +309,7 @@ def render_csv(report: Report) -> str:
     for row in report.rows:
         keys += [key for key in row.metrics if key not in keys]
     fixed = ["group", "device", "workload", "scenario", "batch", "precision", "count", "latency_target_s",
-             "source", "status", "reason", "plugin"]
+             "source", "status", "reason", "plugin", "measured_on"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(fixed + keys)
@@ -302,7 +318,7 @@ def render_csv(report: Report) -> str:
         writer.writerow([
             row.group, row.device, row.workload, scenario["kind"], scenario["batch"], scenario["precision"],
             scenario["count"], scenario["latency_target_s"], row.source, row.status, row.reason, row.plugin,
-            *(_csv_value(row.metrics.get(key)) for key in keys),
+            measured_on(row) or "", *(_csv_value(row.metrics.get(key)) for key in keys),
         ])
     return buffer.getvalue()
 

@@ -8,10 +8,10 @@ costs only that cell: it becomes a ``failed`` row naming the plugin and the reas
 from __future__ import annotations
 
 import datetime
-import math
 import platform
 from collections.abc import Callable, Iterable
 from importlib import metadata
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import attrs
@@ -21,9 +21,9 @@ from chipfit import claims as claim_checks
 from chipfit import metrics as derived_metrics
 from chipfit import tomlfile
 from chipfit.catalogue import Catalogue, HookFailure, call_first
+from chipfit.cells import estimate_cell
 from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import (
-    Device,
     Phase,
     Report,
     Result,
@@ -35,54 +35,8 @@ from chipfit.records import (
 )
 from chipfit.spec import Spec
 
-
-def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario) -> Result:
-    """One modelled cell; a plugin's failure becomes a ``failed`` row naming it."""
-    try:
-        result, plugin = call_first(pm, "chipfit_estimate", device=device, workload=workload, scenario=scenario)
-    except HookFailure as failure:
-        return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
-                      reason=str(failure), plugin=failure.plugin)
-    problem = _malformed(result, device, workload)
-    if problem:
-        return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
-                      reason=f"plugin {plugin!r} {problem}", plugin=plugin or "")
-    return attrs.evolve(result, plugin=result.plugin or plugin)
-
-
-def _malformed(result: object, device: Device, workload: Workload) -> str | None:
-    if result is None:
-        return "no plugin answered chipfit_estimate"
-    if not isinstance(result, Result):
-        return f"returned a {type(result).__name__}, not a Result"
-    if (result.device, result.workload) != (device.id, workload.id):
-        return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
-    for key, value in result.metrics.items():
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if value is not None and not isinstance(value, (bool, str)) and not (numeric and math.isfinite(value)):
-            return f"returned metric {key!r} = {value!r}: not a finite number"
-        if isinstance(value, str) and key not in ("bound",):
-            return f"returned metric {key!r} = {value!r}: a number was expected"
-    return None
-
-
-def measure_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario,
-                 budget: float) -> Result:
-    """One measured cell; no plugin able to measure the device, or one that raises, gives a failed row."""
-    try:
-        result, plugin = call_first(pm, "chipfit_measure", device=device, workload=workload, scenario=scenario,
-                                    budget=budget)
-    except HookFailure as failure:
-        return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
-                      reason=str(failure), plugin=failure.plugin)
-    if result is None:
-        return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
-                      reason=f"no plugin can measure {device.id} on this machine")
-    problem = _malformed(result, device, workload)
-    if problem:
-        return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
-                      reason=f"plugin {plugin!r} {problem}", plugin=plugin or "")
-    return attrs.evolve(result, plugin=result.plugin or plugin)
+if TYPE_CHECKING:
+    from chipfit.executors import Executor
 
 
 def with_model_error(rows: list[Result], workloads: dict[str, Workload]) -> list[Result]:
@@ -224,8 +178,15 @@ def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list)
 
 
 def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str = "", where: str = "",
-        progress: Callable[[str], None] | None = None) -> Report:
+        progress: Callable[[str], None] | None = None, executor: Executor | None = None,
+        on_row: Callable[[Result], None] | None = None, done: Iterable[Result] = ()) -> Report:
     """Run every cell of a spec (and measure the cells of the devices in ``spec.measure``); check its claims.
+
+    Modelled cells run here; measured cells go to ``executor`` (default: the local one), which
+    may run them anywhere and hands each row back as it completes. ``on_row`` sees every new row
+    as it is made (the results store keeps them as they come). ``done`` holds rows of an earlier,
+    unfinished run of the same spec: its ``ok`` measured rows are kept and their cells not run
+    again (resume).
 
     An interrupt (Ctrl-C) while measuring keeps the rows already finished: the report is marked
     ``interrupted`` and the claims are not checked.
@@ -233,41 +194,86 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     :raises UnknownIdError: a device or workload id no plugin registered (closest ids suggested).
     :raises SpecError: a claim whose arithmetic does not compute.
     """
+    from chipfit.executors import LocalExecutor, MeasureTask
+
+    executor = executor or LocalExecutor(pm, catalogue)
+    reachable = _asking(executor, "devices") if spec.measure else {}
+    absent: dict[str, str] = {}  # measured devices the executor does not reach now -> why
     for index, ident in enumerate(spec.measure):
-        device = _resolve(ident, catalogue.devices, "device", text, where, ["measure", index])
-        if not device.measurable:
+        if ident in reachable:
+            continue
+        reason = _asking(executor, "unreachable", ident)
+        if reason is None:
+            device = _resolve(ident, catalogue.devices, "device", text, where, ["measure", index])
             line = tomlfile.locate(text, ["measure", index])
-            measurable = [d.id for d in catalogue.devices.values() if d.measurable]
-            raise ChipfitError(f"{where}, line {line}: measure[{index}]: {ident} cannot be measured on this machine "
-                               f"(measurable here: {', '.join(measurable) or 'none'})")
+            place = f"{where}, line {line}: measure[{index}]" if line else where
+            raise ChipfitError(f"{place}: {device.id} cannot be measured {_by(executor)} "
+                               f"(measurable: {', '.join(reachable) or 'none'})")
+        absent[ident] = reason
+    # a measured device's figures are those of the device measured (a node's own record, calibration included)
+    known = {**catalogue.devices, **{ident: device for ident, device in reachable.items() if ident in spec.measure}}
     if spec.baseline is not None:
-        _resolve(spec.baseline, catalogue.devices, "device", text, where, ["baseline"])
-    rows: list[Result] = []
+        _resolve(spec.baseline, known, "device", text, where, ["baseline"])
     cells = []
     entries: dict[str, dict[str, str]] = {}  # per group: workload entry in the spec -> workload id
     for index, group in enumerate(spec.groups):
         at = ["groups", index]
-        devices = [_resolve(ident, catalogue.devices, "device", text, where, [*at, "devices", i])
+        devices = [(ident, None) if ident in absent and ident not in known
+                   else (ident, _resolve(ident, known, "device", text, where, [*at, "devices", i]))
                    for i, ident in enumerate(group.devices)]
         workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"])
         entries[group.id] = {entry: workload.id for entry, workload in zip(group.workloads, workloads)}
-        cells += [(group, device, workload) for workload in workloads for device in devices]
+        cells += [(group, ident, device, workload) for workload in workloads for ident, device in devices]
+    kept = {(row.group, row.device, row.workload): row for row in done
+            if row.source is Source.MEASURED and row.ok}
+    modelled: list[Result] = []
+    measured: dict[int, Result] = {}
+    tasks = []
+
+    def add(row: Result, group: str) -> Result:
+        row = attrs.evolve(_with_derived(row, catalogue), group=group)
+        if on_row:
+            on_row(row)
+        return row
+
     interrupted = False
     try:
-        for group, device, workload in cells:
+        for index, (group, ident, device, workload) in enumerate(cells):
             scenario = group.to_scenario()
-            rows.append(attrs.evolve(_with_derived(estimate_cell(pm, device, workload, scenario), catalogue),
-                                     group=group.id))
-            if device.id in spec.measure:
-                if progress:
-                    progress(f"measuring {device.id} x {workload.id} ({scenario.describe()}, "
-                             f"{spec.measure_budget_s:g} s budget)")
-                measured = measure_cell(pm, device, workload, scenario, spec.measure_budget_s)
-                rows.append(attrs.evolve(_with_derived(measured, catalogue), group=group.id))
+            if device is None:
+                row = Result(ident, workload.id, scenario, Source.MODELLED, Status.UNSUPPORTED,
+                             reason=f"{absent[ident]}; its figures come from the node that holds it")
+            else:
+                row = estimate_cell(pm, device, workload, scenario)
+            modelled.append(add(row, group.id))
+            if ident not in spec.measure:
+                continue
+            earlier = kept.get((group.id, ident, workload.id))
+            if earlier is not None and earlier.scenario == scenario:
+                measured[index] = earlier
+            elif ident in absent:
+                measured[index] = add(Result(ident, workload.id, scenario, Source.MEASURED, Status.UNSUPPORTED,
+                                             reason=absent[ident]), group.id)
+            else:
+                tasks.append(MeasureTask(index, group.id, device, workload, scenario, spec.measure_budget_s))
+        try:
+            for task, row in executor.run(tasks, progress):
+                measured[task.index] = add(row, task.group)
+        except Exception as error:  # a broken executor costs the cells it had not finished, not the report
+            why = f"executor {executor.name!r} failed: {type(error).__name__}: {error}"
+            for task in tasks:
+                if task.index not in measured:
+                    measured[task.index] = add(Result(task.device.id, task.workload.id, task.scenario,
+                                                      Source.MEASURED, Status.FAILED, reason=why), task.group)
     except KeyboardInterrupt:
         interrupted = True
+    rows = []
+    for index, row in enumerate(modelled):
+        rows.append(row)
+        if index in measured:
+            rows.append(measured[index])
     rows = with_model_error(with_baseline(rows, spec.baseline, catalogue.workloads), catalogue.workloads)
-    cells = {(row.group, row.device, row.workload): row for row in rows if row.source is not Source.MEASURED}
+    by_cell = {(row.group, row.device, row.workload): row for row in rows if row.source is not Source.MEASURED}
     groups = {group.id: group for group in spec.groups}
     checks = []
     for index, claim in enumerate([] if interrupted else spec.claims):
@@ -280,18 +286,36 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
             group = groups[ref.group]
             _resolve(ref.device, dict.fromkeys(group.devices), "device", text, where, [*at, key, "device"])
             workload_id = _resolve(ref.workload, entries[ref.group], "workload", text, where, [*at, key, "workload"])
-            found.append(cells.get((ref.group, ref.device, workload_id)))
+            found.append(by_cell.get((ref.group, ref.device, workload_id)))
         line = tomlfile.locate(text, [*at, "value"])
         place = f"{where}, line {line}" if line else where
         checks.append(claim_checks.check(claim, found[0], found[1], where=place))
+    env = environment(pm)
+    if spec.measure:
+        env = {**env, "executor": executor.name, **executor.environment()}
     return Report(
         title=spec.title,
         description=spec.description,
         rows=tuple(rows),
         baseline=spec.baseline,
         spec=tomlfile.unstructure(spec),
-        environment=environment(pm),
+        environment=env,
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         claims=tuple(checks),
         interrupted=interrupted,
     )
+
+
+def _asking(executor: Executor, method: str, *args):
+    """An executor's answer; one that raises is an error naming it (exit 2), not a traceback."""
+    try:
+        return getattr(executor, method)(*args)
+    except ChipfitError:
+        raise
+    except Exception as error:
+        raise PluginError(f"executor {executor.name!r}: {method}() failed: {type(error).__name__}: {error}") from None
+
+
+def _by(executor: Executor) -> str:
+    """Where an executor measures, for messages."""
+    return "on this machine" if executor.name == "local" else f"by the {executor.name} executor"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +19,7 @@ import attrs
 
 from chipfit.errors import ChipfitError
 from chipfit.records import Report, Result
-from chipfit.store import Store, StoredRun, default_path
+from chipfit.store import Store, StoredRun, StoreError, default_path
 from chipfit.units import display
 
 
@@ -38,6 +38,96 @@ def save(report: Report, *, command: str, path: Path) -> StoredRun:
         return store.save(report, command=command)
 
 
+class Recorder:
+    """Keeps one run in the results store while it runs: its header first, each row as it completes,
+    the final report at the end; or carries on an earlier run (resume).
+
+    Recording never breaks a run: where the store fails, ``warn`` is told once and the run goes on
+    unsaved, unless the user chose the store (``chosen``), where the failure is raised (exit 2)
+    before anything has run.
+    """
+
+    def __init__(self, path: Path, *, chosen: bool, warn: Callable[[str], None]) -> None:
+        self.path = path
+        self.chosen = chosen
+        self.warn = warn
+        self.store: Store | None = None
+        self.run: StoredRun | None = None
+        self._start: tuple = ()
+
+    def begin(self, header: Report, *, command: str, resume: StoredRun | None = None,
+              keep: Iterable[Result] = ()) -> None:
+        """Open the store; the run itself is saved with its first row (a spec that turns out bad saves nothing).
+
+        :param header: the report before any row: title, spec, environment.
+        :param resume: an earlier run to carry on, keeping only its rows in ``keep``.
+        """
+        self._start = (header, command, resume, list(keep))
+        try:
+            self.store = Store(self.path)
+        except Exception as error:  # noqa: BLE001 - the store's trouble must not cost the run
+            self._failed(error, before_run=True)
+
+    def row(self, row: Result) -> None:
+        """Keep one row as it completes (``runner.run``'s ``on_row``)."""
+        if self.store is None:
+            return
+        try:
+            if self.run is None:
+                header, command, resume, keep = self._start
+                self.run = (self.store.restart(resume, keep) if resume is not None
+                            else self.store.begin(header, command=command))
+            self.store.append(self.run, row)
+        except Exception as error:  # noqa: BLE001
+            self._failed(error, before_run=False)
+
+    def finish(self, report: Report) -> StoredRun | None:
+        """Save the final report over the rows kept so far; the saved run, or None where it was not saved."""
+        if self.store is None:
+            return None
+        try:
+            if self.run is None:  # no row was made (an empty report): save it whole
+                header, command, resume, _ = self._start
+                return self.store.save(report, command=command) if resume is None else self.store.finish(resume, report)
+            return self.store.finish(self.run, report)
+        except Exception as error:  # noqa: BLE001
+            self._failed(error, before_run=False)
+            return None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the store file."""
+        if self.store is not None:
+            self.store.close()
+
+    def _failed(self, error: Exception, *, before_run: bool) -> None:
+        message = str(error) if isinstance(error, ChipfitError) else f"{self.path}: {type(error).__name__}: {error}"
+        self.run = None
+        self.close()
+        self.store = None
+        if self.chosen and before_run:
+            raise ChipfitError(f"run not saved: {message}") from None
+        self.warn(f"run not saved: {message}")
+
+
+def resumable(store: Store, ident: str, spec: dict[str, Any]) -> tuple[StoredRun, Report]:
+    """The earlier run ``ident`` and its report, checked to be a run of the same spec.
+
+    :raises StoreError: no such run, or it was made from a different spec (naming what differs).
+    """
+    import json
+
+    run = store.run(ident)
+    report = store.report(str(run.id))
+    before, now = json.loads(json.dumps(report.spec)), json.loads(json.dumps(spec))
+    if before != now:
+        keys = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
+        raise StoreError(f"run {run.id} was made from a different spec (it differs in {', '.join(keys)}): "
+                         f"--resume carries on a run of the same spec")
+    return run, report
+
+
 # --- list and show ------------------------------------------------------------------------------
 
 
@@ -45,11 +135,11 @@ def list_rows(runs: Iterable[StoredRun], *, machine: bool = False) -> tuple[list
     """Headers and rows of ``chipfit runs list``; ``machine`` (json, csv) keeps every field whole."""
     if machine:
         headers = ["id", "uid", "created", "saved", "command", "title", "host", "interrupted", "rows", "failed",
-                   "measured", "imported_from"]
+                   "measured", "imported_from", "finished"]
         return headers, [[getattr(run, field) for field in headers] for run in runs]
     headers = ["id", "created", "command", "title", "host", "rows", "failed", "measured", "imported from"]
     rows = [[run.id, run.created.replace("T", " ").removesuffix("+00:00") + (" UTC" if run.created.endswith(
-        "+00:00") else ""), run.command + (" (interrupted)" if run.interrupted else ""), _clip(run.title, 48),
+        "+00:00") else ""), run.command + (" (interrupted)" if run.interrupted else "") + ("" if run.finished else " (unfinished)"), _clip(run.title, 48),
              run.host, run.rows, run.failed, run.measured, run.imported_from] for run in runs]
     return headers, rows
 

@@ -7,6 +7,8 @@ devices x workloads under one scenario, and optional claims to check against the
     baseline = "nvidia-jetson-agx-orin-64gb"
     measure = ["localhost-cpu"]     # optional: also run these devices' cells for real
     measure_budget_s = 2            # optional: seconds of timing per measured cell
+    executor = "ray"                # optional: where measured cells run (default local: this machine)
+    address = "head-node:6379"      # optional: the cluster the executor joins (--address overrides)
 
     [[groups]]
     id = "vision"
@@ -101,6 +103,8 @@ class Spec:
     claims: list[ClaimSpec] = attrs.field(factory=list)
     measure: list[str] = attrs.field(factory=list)
     measure_budget_s: float = 2.0
+    executor: str | None = None
+    address: str | None = None
 
 
 def load(path: str | Path) -> tuple[Spec, str]:

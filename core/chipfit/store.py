@@ -13,6 +13,11 @@ Safety, in the order things can go wrong:
 - Two processes saving at once both succeed: WAL mode lets readers run beside a writer, a write
   transaction starts with ``BEGIN IMMEDIATE`` and waits for the other writer (busy timeout), and a
   lock that outlasts the timeout is retried until :data:`LOCK_WAIT_S` has passed.
+- A run is kept as it runs: :meth:`Store.begin` saves its header, :meth:`Store.append` each row as
+  it completes (one small transaction each), :meth:`Store.finish` the final report (rows, claims,
+  model error) in one transaction. A run whose driver died stays ``finished = 0`` with the rows it
+  had; ``chipfit run SPEC --resume ID`` picks it up (:meth:`Store.restart`) and runs only the cells
+  it lacks.
 - A file that is not a chipfit store (damaged, not SQLite, another program's database) or that a
   newer chipfit wrote (schema version above :data:`SCHEMA_VERSION`) is a :class:`StoreError`
   naming the file; such a file is never written to.
@@ -41,7 +46,8 @@ from chipfit.errors import ChipfitError
 from chipfit.records import ClaimCheck, Report, Result, Scenario
 
 #: The schema this chipfit writes; a store with a higher version is refused, never written to.
-SCHEMA_VERSION = 1
+#: Version 2 added ``runs.finished`` (a version 1 store is upgraded in place when opened).
+SCHEMA_VERSION = 2
 
 #: The first 16 bytes of every SQLite 3 database file.
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -72,7 +78,8 @@ CREATE TABLE runs (
     spec TEXT NOT NULL,                 -- JSON
     environment TEXT NOT NULL,          -- JSON
     report TEXT NOT NULL,               -- JSON: title, description, baseline, claims (rows are below)
-    imported_from TEXT NOT NULL DEFAULT ''
+    imported_from TEXT NOT NULL DEFAULT '',
+    finished INTEGER NOT NULL DEFAULT 1 -- 0 while it runs, and after a driver that died mid-run
 );
 CREATE TABLE rows (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -109,6 +116,7 @@ class StoredRun:
     failed: int
     measured: int
     imported_from: str = ""
+    finished: bool = True
 
 
 def default_path() -> Path:
@@ -198,11 +206,21 @@ class Store:
                             self._db.execute(statement)
                     self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             version = self._version()
+        if version == 1:
+            self._upgrade_from_1()
+            version = self._version()
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: results store schema version {version} is newer than this chipfit's "
                              f"({SCHEMA_VERSION}): upgrade chipfit to read it; the file is left as it is")
         if version < 1:
             raise StoreError(f"{self.path}: damaged results store (schema version {version}); it is left as it is")
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 -> 2: runs gain ``finished`` (every run saved by version 1 was saved whole)."""
+        with self.transaction() as db:
+            if self._version() == 1:  # another process may have upgraded it while we waited
+                db.execute("ALTER TABLE runs ADD COLUMN finished INTEGER NOT NULL DEFAULT 1")
+                db.execute("UPDATE schema_version SET version = 2")
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -269,20 +287,62 @@ class Store:
                                   imported_from="")
         return self.run(str(run_id))
 
+    def begin(self, report: Report, *, command: str) -> StoredRun:
+        """Save the start of a run (its header and any rows so far) as an unfinished run."""
+        from chipfit.render import report_dict
+
+        with self.transaction() as db:
+            run_id = self._insert(db, report_dict(report), uid=uuid.uuid4().hex, command=command, saved=_now(),
+                                  imported_from="", finished=False)
+        return self.run(str(run_id))
+
+    def append(self, run: StoredRun, row: Result) -> None:
+        """Add one finished row to an unfinished run (one transaction: the row is kept, or nothing is)."""
+        from chipfit.render import row_dict
+
+        data = row_dict(row)
+        with self.transaction() as db:
+            (position,) = db.execute("SELECT coalesce(max(position) + 1, 0) FROM rows WHERE run_id = ?",
+                                     (run.id,)).fetchone()
+            self._insert_rows(db, run.id, [data], start=position)
+
+    def finish(self, run: StoredRun, report: Report) -> StoredRun:
+        """Replace a run's rows and report with the final ones and mark it finished, in one transaction."""
+        from chipfit.render import report_dict
+
+        data = report_dict(report)
+        with self.transaction() as db:
+            db.execute("DELETE FROM rows WHERE run_id = ?", (run.id,))
+            db.execute("UPDATE runs SET title = ?, interrupted = ?, spec = ?, environment = ?, report = ?, "
+                       "finished = 1 WHERE id = ?", (data["title"], int(bool(data.get("interrupted"))),
+                                                     *self._columns(data), run.id))
+            self._insert_rows(db, run.id, data["rows"])
+        return self.run(str(run.id))
+
+    def restart(self, run: StoredRun, keep: Iterable[Result]) -> StoredRun:
+        """Carry on an earlier run: keep only the rows in ``keep``, mark it unfinished again."""
+        from chipfit.render import row_dict
+
+        with self.transaction() as db:
+            db.execute("DELETE FROM rows WHERE run_id = ?", (run.id,))
+            db.execute("UPDATE runs SET finished = 0 WHERE id = ?", (run.id,))
+            self._insert_rows(db, run.id, [row_dict(row) for row in keep])
+        return self.run(str(run.id))
+
     # --- reading ----------------------------------------------------------------------------
 
     _SUMMARY = ("SELECT runs.id, uid, created, saved, command, title, host, interrupted, "
                 "(SELECT count(*) FROM rows WHERE rows.run_id = runs.id), "
                 "(SELECT count(*) FROM rows WHERE rows.run_id = runs.id AND status = 'failed'), "
                 "(SELECT count(*) FROM rows WHERE rows.run_id = runs.id AND source = 'measured'), "
-                "imported_from FROM runs")
+                "imported_from, finished FROM runs")
 
     def runs(self, limit: int | None = None) -> list[StoredRun]:
         """Saved runs, newest first."""
         with self._errors("read"):
             query = self._SUMMARY + " ORDER BY runs.id DESC" + (" LIMIT ?" if limit else "")
             found = self._db.execute(query, (limit,) if limit else ()).fetchall()
-        return [StoredRun(*row[:7], bool(row[7]), *row[8:]) for row in found]
+        return [_stored(row) for row in found]
 
     def run(self, ident: str) -> StoredRun:
         """One run by its id here, ``latest``, or a prefix (4 characters or more) of its uid."""
@@ -301,8 +361,7 @@ class Store:
             raise StoreError(f"{self.path}: no run {ident!r} (see 'chipfit runs list')")
         if len(found) > 1:
             raise StoreError(f"{self.path}: run {ident!r} is ambiguous: runs {', '.join(str(r[0]) for r in found)}")
-        row = found[0]
-        return StoredRun(*row[:7], bool(row[7]), *row[8:])
+        return _stored(found[0])
 
     def report_data(self, ident: str) -> dict[str, Any]:
         """A run's report as the JSON object ``--format json`` writes."""
@@ -333,7 +392,7 @@ class Store:
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "exported": _now(),
-            "runs": [{"uid": run.uid, "saved": run.saved, "command": run.command,
+            "runs": [{"uid": run.uid, "saved": run.saved, "command": run.command, "finished": run.finished,
                       "report": self.report_data(str(run.id))} for run in runs],
         }
 
@@ -374,28 +433,43 @@ class Store:
                     continue
                 known.add(entry["uid"])
                 ids.append(self._insert(db, report, uid=entry["uid"], command=str(entry.get("command") or ""),
-                                        saved=str(entry.get("saved") or _now()), imported_from=source))
+                                        saved=str(entry.get("saved") or _now()), imported_from=source,
+                                        finished=entry.get("finished") is not False))
         added = [self.run(str(run_id)) for run_id in ids]
         return added, skipped
 
     def _insert(self, db: sqlite3.Connection, data: dict[str, Any], *, uid: str, command: str, saved: str,
-                imported_from: str) -> int:
+                imported_from: str, finished: bool = True) -> int:
         """Insert one run (the JSON object of its report) inside an open transaction; returns its id."""
         environment = data.get("environment") or {}
-        rest = {key: value for key, value in data.items() if key not in ("rows", "spec", "environment")}
         cursor = db.execute(
             "INSERT INTO runs (uid, created, saved, command, title, host, interrupted, spec, environment, report,"
-            " imported_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " imported_from, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (uid, data.get("created") or saved, saved, command, data["title"], str(environment.get("host") or ""),
-             int(bool(data.get("interrupted"))), json.dumps(data.get("spec") or {}), json.dumps(environment),
-             json.dumps(rest), imported_from))
+             int(bool(data.get("interrupted"))), *self._columns(data), imported_from, int(finished)))
         run_id = cursor.lastrowid
+        self._insert_rows(db, run_id, data["rows"])
+        return run_id
+
+    @staticmethod
+    def _columns(data: dict[str, Any]) -> tuple[str, str, str]:
+        """The spec, environment and rest of a report's JSON object, as the runs table keeps them."""
+        rest = {key: value for key, value in data.items() if key not in ("rows", "spec", "environment")}
+        return json.dumps(data.get("spec") or {}), json.dumps(data.get("environment") or {}), json.dumps(rest)
+
+    @staticmethod
+    def _insert_rows(db: sqlite3.Connection, run_id: int, rows: list[dict[str, Any]], *, start: int = 0) -> None:
+        """Insert rows (JSON objects of ``--format json``) of a run from position ``start``."""
         db.executemany(
             "INSERT INTO rows (run_id, position, grp, device, workload, source, status, row)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((run_id, position, row["group"], row["device"], row["workload"], row["source"], row["status"],
-              json.dumps(row)) for position, row in enumerate(data["rows"])))
-        return run_id
+              json.dumps(row)) for position, row in enumerate(rows, start)))
+
+
+def _stored(row: tuple) -> StoredRun:
+    """A row of the runs summary query as a :class:`StoredRun`."""
+    return StoredRun(*row[:7], bool(row[7]), *row[8:12], bool(row[12]))
 
 
 # --- JSON back to records ---------------------------------------------------------------------

@@ -585,6 +585,48 @@ class PluginTester:
                     for workload in self.workloads() for problem in check_workload(workload)]
         self._fail(problems)
 
+    @_check
+    def check_executors(self) -> None:
+        """Every executor the plugin registers has a name and a description, and, where it can open
+        here (one that needs a cluster may say why it cannot), reports devices by their ids, runs no
+        task for no task, and closes."""
+        from chipfit.executors import ExecutorOptions
+
+        try:
+            executors = self.catalogue.executors
+        except ChipfitError as error:
+            raise ConformanceError(self.name, [str(error)]) from None
+        problems = []
+        for name, kind in executors.items():
+            if self.catalogue.plugin_of("executor", name) != self.name:
+                continue
+            if not name or name != name.strip() or " " in name:
+                problems.append(f"executor {name!r}: a name is one word (--executor NAME)")
+            if not kind.description:
+                problems.append(f"executor {name!r}: no description (chipfit plugins shows it)")
+            try:
+                executor = kind.open(self.pm, self.catalogue, ExecutorOptions())
+            except ChipfitError:
+                continue  # cannot start here (no cluster): a clear message is what is asked of it
+            except Exception as error:
+                problems.append(f"executor {name!r}: open raised {type(error).__name__}: {error} (raise ChipfitError "
+                                "with a message where it cannot start)")
+                continue
+            try:
+                for ident, device in executor.devices().items():
+                    if not isinstance(device, Device):
+                        problems.append(f"executor {name!r}: devices()[{ident!r}] is a {type(device).__name__}, "
+                                        "not a Device")
+                    elif ident != device.id and not ident.startswith(f"{device.id}@"):
+                        problems.append(f"executor {name!r}: devices() gives {device.id!r} under the id {ident!r}")
+                if list(executor.run([])):
+                    problems.append(f"executor {name!r}: run([]) yielded rows for no task")
+                if not isinstance(executor.environment(), dict):
+                    problems.append(f"executor {name!r}: environment() is not a dict")
+            finally:
+                executor.close()
+        self._fail(problems)
+
     def _scenarios(self, device: Device, workload: Workload) -> list[Scenario]:
         """The scenarios the kit asks for one cell: each kind that applies, at a precision the device has."""
         precision = None
@@ -819,7 +861,7 @@ class PluginTester:
         problems = []
         checks = [self.check_hooks, self.check_devices, self.check_workloads, self.check_estimates,
                   lambda: self.check_measurements(measure=measure),
-                  lambda: self.check_load_workload(sources, dims=dims), self.check_run]
+                  lambda: self.check_load_workload(sources, dims=dims), self.check_executors, self.check_run]
         for check in checks:
             try:
                 check()

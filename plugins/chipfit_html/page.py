@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from chipfit.records import Precision, Report, Result, Source
+from chipfit.render import source_label
 from chipfit.units import display, label, money, ratio, si_number
 
 _CSS = """
@@ -242,7 +243,7 @@ class _Page:
             cells = [f'<td class="device">{self.device_cell(row.device)}</td>']
             if several:
                 cells.append(f"<td>{self.workload_cell(row.workload)}</td>")
-            cells.append(f'<td><span class="badge source-{e(row.source)}">{e(row.source)}</span></td>')
+            cells.append(f'<td><span class="badge source-{e(row.source)}">{e(source_label(row))}</span></td>')
             for column in columns:
                 cells.append(self.metric_cell(column, row.metrics.get(column) if row.ok else None, row.ok))
             if baseline:

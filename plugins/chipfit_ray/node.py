@@ -1,0 +1,109 @@
+"""What runs on a node of the cluster: describing the devices it holds, and measuring one cell.
+
+Ray runs these functions in worker processes on the node, which load the node's own chipfit
+plugins (its entry points, ``CHIPFIT_PLUGINS``, ``CHIPFIT_LOAD_PLUGINS``) once per process. The
+device measured is the node's own record of it (detected figures, its calibration profile), and
+each row carries the node's environment back to the driver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from chipfit.records import Device, Result, Scenario, Source, Status, Workload
+
+_loaded: dict[str, Any] = {}
+
+
+def _plugins():
+    """The node's plugin manager and catalogue, built once per worker process."""
+    if "catalogue" not in _loaded:
+        from chipfit.catalogue import collect
+        from chipfit.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+        _loaded.update(pm=pm, catalogue=collect(pm))
+    return _loaded["pm"], _loaded["catalogue"]
+
+
+def this_node() -> str:
+    """The name this node advertises (its ``chipfit-node:NAME`` resource), found through Ray."""
+    if "node" not in _loaded:
+        import ray
+
+        from chipfit.fleet import held
+
+        me = ray.get_runtime_context().get_node_id()
+        names = [held(node["Resources"])[0] for node in ray.nodes() if node["NodeID"] == me]
+        _loaded["node"] = names[0] if names and names[0] else platform.node()
+    return _loaded["node"]
+
+
+def environment(device: Device | None = None) -> dict[str, Any]:
+    """Where a cell was measured: the node, its host, versions, plugins, and the device's calibration."""
+    from chipfit.plugins import ChipfitPluginManager
+
+    pm, _ = _plugins()
+    try:
+        version = metadata.version("chipfit")
+    except metadata.PackageNotFoundError:
+        version = None
+    env = {
+        "node": this_node(),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "chipfit": version,
+        "plugins": {info.name: info.version for info in pm.info()} if isinstance(pm, ChipfitPluginManager) else {},
+    }
+    if device is not None:
+        env["calibration"] = device.efficiency.origin if device.efficiency else "none (default efficiencies)"
+    return env
+
+
+def describe(advertised: list[str]) -> dict[str, Any]:
+    """The records of the devices this node advertises and can measure, and the node's environment."""
+    _, catalogue = _plugins()
+    devices = {ident: catalogue.devices[ident] for ident in advertised
+               if ident in catalogue.devices and catalogue.devices[ident].measurable}
+    return {"devices": devices, "environment": environment(), "missing": sorted(set(advertised) - set(devices))}
+
+
+def _model_file(workload: Workload, model: bytes | None) -> Workload:
+    """The workload with its model file written here (content-addressed) when the driver sent it."""
+    if model is None:
+        return workload
+    target, sep, query = workload.graph.partition("?")
+    digest = hashlib.sha256(model).hexdigest()[:24]
+    folder = Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit") / "fleet"
+    path = folder / f"{digest}-{Path(target).name}"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(model)
+        temporary.replace(path)
+    return attrs.evolve(workload, graph=f"{path}{sep}{query}")
+
+
+def measure(device_id: str, as_id: str, workload: Workload, scenario: Scenario, budget: float,
+            model: bytes | None = None) -> Result:
+    """Measure one cell on this node with its own plugins; the row is named ``as_id`` and carries the node."""
+    from chipfit.cells import measure_cell
+
+    pm, catalogue = _plugins()
+    device = catalogue.devices.get(device_id)
+    if device is None or not device.measurable:
+        measurable = sorted(ident for ident, known in catalogue.devices.items() if known.measurable)
+        return Result(as_id, workload.id, scenario, Source.MEASURED, Status.FAILED,
+                      reason=f"node {this_node()} advertises {device_id} but its plugins cannot measure it "
+                             f"(measurable there: {', '.join(measurable) or 'none'})",
+                      measurement={"node": environment()})
+    row = measure_cell(pm, device, _model_file(workload, model), scenario, budget)
+    return attrs.evolve(row, device=as_id, measurement={**row.measurement, "node": environment(device)})
