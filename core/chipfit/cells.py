@@ -36,6 +36,8 @@ def _malformed(result: object, device: Device, workload: Workload) -> str | None
         return "no plugin answered chipfit_estimate"
     if not isinstance(result, Result):
         return f"returned a {type(result).__name__}, not a Result"
+    if not isinstance(result.scenario, Scenario):
+        return f"returned a result whose scenario is a {type(result.scenario).__name__}, not a Scenario"
     if (result.device, result.workload) != (device.id, workload.id):
         return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
     for key, value in result.metrics.items():

@@ -18,6 +18,7 @@ import attrs
 import pluggy
 
 from chipfit import claims as claim_checks
+from chipfit import fleet
 from chipfit import metrics as derived_metrics
 from chipfit import tomlfile
 from chipfit.catalogue import Catalogue, HookFailure, call_first
@@ -212,6 +213,10 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         absent[ident] = reason
     # a measured device's figures are those of the device measured (a node's own record, calibration included)
     known = {**catalogue.devices, **{ident: device for ident, device in reachable.items() if ident in spec.measure}}
+    for ident in absent:  # DEVICE@NODE of a node that is not there: a datasheet device is still modelled
+        base, node = fleet.split(ident)
+        if node and base in catalogue.devices and not catalogue.devices[base].measurable:
+            known[ident] = attrs.evolve(catalogue.devices[base], id=ident)
     if spec.baseline is not None:
         _resolve(spec.baseline, known, "device", text, where, ["baseline"])
     cells = []

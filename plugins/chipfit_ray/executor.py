@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -32,6 +33,9 @@ from chipfit.records import Device, Result, Source, Status
 
 #: How long the driver waits for every node to describe its devices, in seconds.
 DESCRIBE_TIMEOUT_S = 120.0
+
+#: How long the driver tries to reach the cluster's address before giving up, in seconds.
+CONNECT_TIMEOUT_S = 10.0
 
 #: How often the driver checks that the nodes it waits on are alive, in seconds.
 POLL_S = 0.5
@@ -84,10 +88,15 @@ class RayExecutor:
             raise ChipfitError("the ray executor joins a running Ray cluster: give --address HOST:PORT (or auto) or "
                                "set RAY_ADDRESS; start the cluster with 'ray start' on each node (README: Run across "
                                "machines)")
+        _check_reachable(self.address)
+        # Ray prints cluster events (a node marked dead) on the driver's stdout from a thread of its own;
+        # while the executor is open they go to stderr, so that stdout holds only the report
+        self._stdout, sys.stdout = sys.stdout, sys.stderr
         try:
             ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR,
                      configure_logging=True, namespace="chipfit")
         except Exception as error:  # ConnectionError, RuntimeError, ValueError: all mean "no cluster there"
+            sys.stdout = self._stdout
             raise ChipfitError(f"--address {self.address}: cannot join a Ray cluster there: "
                                f"{type(error).__name__}: {error}") from None
         self._nodes: dict[str, _Node] | None = None
@@ -307,8 +316,26 @@ class RayExecutor:
 
     def close(self) -> None:
         """Leave the cluster (it keeps running)."""
-        if self.ray.is_initialized():
-            self.ray.shutdown()
+        try:
+            if self.ray.is_initialized():
+                self.ray.shutdown()
+        finally:
+            sys.stdout = self._stdout
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast where nothing listens at HOST:PORT (Ray itself retries for minutes)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms: Ray resolves them
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as error:
+        raise ChipfitError(f"--address {address}: cannot join a Ray cluster there: nothing answers "
+                           f"({error.strerror or error}); is 'ray start --head' running on that host?") from None
 
 
 def _failed(task: MeasureTask, reason: str) -> Result:

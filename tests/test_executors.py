@@ -1,0 +1,355 @@
+"""Executors: where measured cells run (``--executor``), rows kept as they complete, and resume."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from chipfit.store import SCHEMA_VERSION, Store
+from chipfit.testing import ConformanceError, PluginTester
+from support import assert_bad_input, assert_clean
+
+#: A plugin with a device the driver knows but cannot measure, and an executor that reaches it on a
+#: made-up node "far" (answering in reverse order) and says "@off" devices are switched off.
+ELSEWHERE = """
+    import attrs
+
+    import chipfit
+    from chipfit import Device, Result
+    from chipfit.executors import ExecutorType
+
+    DEVICE = Device(id="remote-npu", name="Remote NPU", vendor="Remote", kind="npu", segment="edge",
+                    peak_ops={"fp32": 2e12}, memory_bandwidth=50e9, memory_capacity=4e9, power=5.0, year=2025,
+                    capabilities=["inference"], sources={"peak_ops": "made up"})
+
+
+    class Elsewhere:
+        name = "elsewhere"
+
+        def __init__(self, pm, catalogue, options):
+            self.address = options.address
+
+        def devices(self):
+            return {"remote-npu@far": attrs.evolve(DEVICE, id="remote-npu@far", measurable=True)}
+
+        def unreachable(self, ident):
+            return "switched off" if ident.endswith("@off") else None
+
+        def run(self, tasks, progress=None):
+            for task in reversed(tasks):
+                yield task, Result(task.device.id, task.workload.id, task.scenario, "measured", "ok",
+                                   metrics={"latency_s": 0.01, "throughput_sps": 100.0},
+                                   measurement={"node": {"node": "far", "host": "far.example"}})
+
+        def environment(self):
+            return {"nodes": {"far": {"host": "far.example", "address": self.address}}}
+
+        def close(self):
+            pass
+
+
+    @chipfit.hookimpl
+    def chipfit_register_devices(register):
+        register(DEVICE)
+
+
+    @chipfit.hookimpl
+    def chipfit_register_executors(register):
+        register(ExecutorType("elsewhere", Elsewhere, "a made-up far node"))
+"""
+
+FLEET_SPEC = """
+    title = "Far and near"
+    measure = ["remote-npu@far", "remote-npu@off"]
+
+    [[groups]]
+    id = "g"
+    devices = ["remote-npu@far", "remote-npu@off", "nvidia-h100-sxm5"]
+    workloads = ["gemm-4096", "resnet-50"]
+"""
+
+
+@pytest.fixture
+def elsewhere(plugin_module):
+    return plugin_module("elsewhere_executor", ELSEWHERE)
+
+
+def _rows(result):
+    assert_clean(result)
+    return [(row["device"], row["workload"], row["source"], row["status"]) for row in json.loads(result.stdout)["rows"]]
+
+
+def test_hook_chipfit_register_executors(cli, write_spec, elsewhere, catalogue):
+    assert "local" in catalogue.executors  # the core's own
+    result = cli("-p", elsewhere, "run", write_spec(FLEET_SPEC), "--executor", "elsewhere", "--address", "far:1",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # rows keep the spec's order although the executor answered in reverse
+    assert _rows(result) == [
+        ("remote-npu@far", "gemm-4096", "modelled", "ok"), ("remote-npu@far", "gemm-4096", "measured", "ok"),
+        ("remote-npu@off", "gemm-4096", "modelled", "ok"), ("remote-npu@off", "gemm-4096", "measured", "unsupported"),
+        ("nvidia-h100-sxm5", "gemm-4096", "modelled", "ok"),
+        ("remote-npu@far", "resnet-50", "modelled", "ok"), ("remote-npu@far", "resnet-50", "measured", "ok"),
+        ("remote-npu@off", "resnet-50", "modelled", "ok"), ("remote-npu@off", "resnet-50", "measured", "unsupported"),
+        ("nvidia-h100-sxm5", "resnet-50", "modelled", "ok"),
+    ]
+    off = [row for row in report["rows"] if row["device"] == "remote-npu@off" and row["source"] == "measured"]
+    assert all(row["reason"] == "switched off" for row in off)
+    assert report["environment"]["executor"] == "elsewhere"
+    assert report["environment"]["nodes"]["far"]["address"] == "far:1"
+    far = next(row for row in report["rows"] if row["device"] == "remote-npu@far" and row["source"] == "measured")
+    assert "model_error" in next(row for row in report["rows"] if row["device"] == "remote-npu@far")["metrics"]
+    assert far["measurement"]["node"]["host"] == "far.example"
+    text = cli("-p", elsewhere, "run", write_spec(FLEET_SPEC), "--executor", "elsewhere").stdout
+    assert "measured on far (far.example)" in text  # the host of each measured row shows
+    csv = cli("-p", elsewhere, "run", write_spec(FLEET_SPEC), "--executor", "elsewhere", "--format", "csv").stdout
+    assert "measured_on" in csv.splitlines()[0] and "far (far.example)" in csv
+
+
+def test_the_spec_can_name_the_executor(cli, write_spec, elsewhere):
+    result = cli("-p", elsewhere, "run", write_spec('executor = "elsewhere"\n' + FLEET_SPEC.replace("\n    ", "\n")),
+                 "--format", "json")
+    assert ("remote-npu@far", "gemm-4096", "measured", "ok") in _rows(result)
+
+
+def test_an_unknown_executor_is_bad_input_with_a_suggestion(cli, write_spec, elsewhere):
+    assert_bad_input(cli("-p", elsewhere, "run", write_spec(FLEET_SPEC), "--executor", "elswhere"),
+                     "unknown executor 'elswhere'", "did you mean 'elsewhere'")
+
+
+def test_an_unknown_executor_in_a_spec_without_measured_cells_is_still_bad_input(cli, write_spec):
+    spec = write_spec('title = "t"\nexecutor = "rai"\n[[groups]]\nid = "g"\ndevices = ["nvidia-h100-sxm5"]\n'
+                      'workloads = ["gemm-4096"]\n')
+    assert_bad_input(cli("run", spec), "unknown executor 'rai'", "did you mean 'ray'")
+
+
+def test_a_device_the_local_executor_lacks_names_the_spec_line(cli, write_spec):
+    spec = write_spec('title = "t"\nmeasure = ["nvidia-h100-sxm5"]\n[[groups]]\nid = "g"\n'
+                      'devices = ["nvidia-h100-sxm5"]\nworkloads = ["gemm-4096"]\n')
+    assert_bad_input(cli("run", spec), f"{spec}, line 2: measure[0]: nvidia-h100-sxm5 cannot be measured on this "
+                                       "machine", "localhost-cpu")
+
+
+def test_an_address_for_the_local_executor_is_bad_input(cli):
+    assert_bad_input(cli("measure", "localhost-cpu", "gemm-4096", "--address", "head:6379"),
+                     "--address head:6379", "local executor")
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_a_cell_timeout_must_be_positive(cli, value):
+    assert_bad_input(cli("measure", "localhost-cpu", "gemm-4096", "--cell-timeout", value), "--cell-timeout must be > 0")
+
+
+BROKEN = """
+    import chipfit
+    from chipfit.executors import ExecutorType, LocalExecutor
+
+    class Broken(LocalExecutor):
+        name = "broken"
+
+        def __init__(self, pm, catalogue, options):
+            if "{where}" == "open":
+                raise ValueError("no wires")
+            super().__init__(pm, catalogue, options)
+
+        def devices(self):
+            if "{where}" == "devices":
+                raise RuntimeError("lost the list")
+            return {{**super().devices(), **{{"localhost-cpu": super().devices()["localhost-cpu"]}}}}
+
+        def run(self, tasks, progress=None):
+            for index, task in enumerate(tasks):
+                if "{where}" == "run" and index == 1:
+                    raise OSError("link down")
+                yield task, _row(task)
+
+    def _row(task):
+        from chipfit import Result
+        return Result(task.device.id, task.workload.id, task.scenario, "measured", "ok",
+                      metrics={{"latency_s": 0.5, "throughput_sps": 2.0}})
+
+    @chipfit.hookimpl
+    def chipfit_register_executors(register):
+        register(ExecutorType("broken", Broken, "breaks in {where}"))
+"""
+
+
+@pytest.mark.parametrize("where, message", [
+    ("open", "plugin 'broken_open': executor 'broken' failed to start: ValueError: no wires"),
+    ("devices", "executor 'broken': devices() failed: RuntimeError: lost the list"),
+])
+def test_an_executor_that_breaks_before_running_is_an_error_naming_it(cli, plugin_module, where, message):
+    name = plugin_module(f"broken_{where}", BROKEN.format(where=where))
+    assert_bad_input(cli("-p", name, "measure", "localhost-cpu", "gemm-4096", "--executor", "broken"), message)
+
+
+def test_an_executor_that_breaks_mid_run_costs_only_the_cells_it_had_not_finished(cli, plugin_module):
+    name = plugin_module("broken_run", BROKEN.format(where="run"))
+    result = cli("-p", name, "measure", "localhost-cpu", "gemm-4096", "mobilenet-v2", "resnet-50",
+                 "--executor", "broken", "--format", "json")
+    assert_clean(result)
+    assert result.exit_code == 1
+    measured = [row for row in json.loads(result.stdout)["rows"] if row["source"] == "measured"]
+    assert [row["status"] for row in measured] == ["ok", "failed", "failed"]
+    assert measured[1]["reason"] == "executor 'broken' failed: OSError: link down"
+    assert len(json.loads(result.stdout)["rows"]) == 6  # every modelled row stands
+
+
+# --- rows kept as they complete, and resume -------------------------------------------------------
+
+#: A measurable device whose measurements are counted in a file, and which can take the driver down.
+COUNTED = """
+    import os
+    from pathlib import Path
+
+    import chipfit
+    from chipfit import Device, Result
+
+    @chipfit.hookimpl
+    def chipfit_register_devices(register):
+        register(Device(id="counted-npu", name="Counted NPU", vendor="Count", kind="npu", segment="edge",
+                        peak_ops={"fp32": 1e12}, memory_bandwidth=50e9, memory_capacity=4e9, power=5.0, year=2025,
+                        capabilities=["inference"], sources={"peak_ops": "made up"}, measurable=True))
+
+    @chipfit.hookimpl
+    def chipfit_measure(device, workload, scenario):
+        if device.id != "counted-npu":
+            return None
+        log = Path(os.environ["COUNTED_LOG"])
+        log.write_text(log.read_text() + workload.id + "\\n" if log.exists() else workload.id + "\\n")
+        if workload.id == os.environ.get("COUNTED_DIE_ON"):
+            raise SystemExit(9)  # the driver dies here: no report, no final save
+        if workload.id == os.environ.get("COUNTED_FAIL_ON"):
+            raise RuntimeError("sensor unplugged")
+        return Result(device.id, workload.id, scenario, "measured", "ok",
+                      metrics={"latency_s": 0.002, "throughput_sps": 500.0})
+"""
+
+COUNTED_SPEC = """
+    title = "Counted"
+    measure = ["counted-npu"]
+
+    [[groups]]
+    id = "g"
+    devices = ["counted-npu", "nvidia-l4"]
+    workloads = ["mobilenet-v2", "gemm-4096", "resnet-50"]
+"""
+
+
+@pytest.fixture
+def counted(plugin_module, monkeypatch, tmp_path):
+    log = tmp_path / "measured.log"
+    monkeypatch.setenv("COUNTED_LOG", str(log))
+    return plugin_module("counted_npu", COUNTED), log
+
+
+def _measured(log):
+    return log.read_text().split() if log.exists() else []
+
+
+def _store_rows(run_id: int = 1):
+    from chipfit.store import default_path
+
+    with Store(default_path()) as store:
+        return store.run(str(run_id)), store.report(str(run_id))
+
+
+def test_rows_are_kept_as_they_complete_and_a_resumed_run_measures_only_what_it_lacks(cli, write_spec, counted,
+                                                                                      monkeypatch):
+    name, log = counted
+    spec = write_spec(COUNTED_SPEC)
+    monkeypatch.setenv("COUNTED_DIE_ON", "gemm-4096")
+    died = cli("-p", name, "run", spec, "--format", "json")
+    assert died.exit_code == 9 and died.stdout == ""
+    run, report = _store_rows()
+    assert not run.finished  # the driver died: the run stays unfinished with the rows it had
+    assert [(row.device, row.workload, str(row.source)) for row in report.rows] == [
+        ("counted-npu", "mobilenet-v2", "modelled"), ("nvidia-l4", "mobilenet-v2", "modelled"),
+        ("counted-npu", "gemm-4096", "modelled"), ("nvidia-l4", "gemm-4096", "modelled"),
+        ("counted-npu", "resnet-50", "modelled"), ("nvidia-l4", "resnet-50", "modelled"),
+        ("counted-npu", "mobilenet-v2", "measured"),
+    ]
+    listed = cli("runs", "list")
+    assert "(unfinished)" in listed.stdout
+    assert json.loads(cli("runs", "list", "--format", "json").stdout)[0]["finished"] is False
+
+    monkeypatch.delenv("COUNTED_DIE_ON")
+    resumed = cli("-p", name, "run", spec, "--resume", "latest", "--format", "json")
+    assert_clean(resumed)
+    assert resumed.exit_code == 0, resumed.output
+    assert _measured(log) == ["mobilenet-v2", "gemm-4096", "gemm-4096", "resnet-50"]  # mobilenet-v2 not again
+    rows = json.loads(resumed.stdout)["rows"]
+    assert [(row["device"], row["source"]) for row in rows if row["workload"] == "mobilenet-v2"] == [
+        ("counted-npu", "modelled"), ("counted-npu", "measured"), ("nvidia-l4", "modelled")]
+    assert all("model_error" in row["metrics"] for row in rows if row["device"] == "counted-npu"
+               and row["source"] == "modelled")
+    run, report = _store_rows()
+    assert run.finished and len(report.rows) == 9  # the same run, finished, whole
+    assert len(json.loads(cli("runs", "list", "--format", "json").stdout)) == 1
+
+
+def test_resume_runs_failed_cells_again(cli, write_spec, counted, monkeypatch):
+    name, log = counted
+    spec = write_spec(COUNTED_SPEC)
+    monkeypatch.setenv("COUNTED_FAIL_ON", "resnet-50")
+    first = cli("-p", name, "run", spec)
+    assert first.exit_code == 1, first.output
+    monkeypatch.delenv("COUNTED_FAIL_ON")
+    assert cli("-p", name, "run", spec, "--resume", "1").exit_code == 0
+    assert _measured(log) == ["mobilenet-v2", "gemm-4096", "resnet-50", "resnet-50"]
+
+
+def test_resume_of_a_run_of_another_spec_is_bad_input(cli, write_spec, counted):
+    name, _ = counted
+    assert cli("-p", name, "run", write_spec(COUNTED_SPEC)).exit_code == 0
+    other = write_spec(COUNTED_SPEC.replace('"resnet-50"', '"gemm-8192"'), name="other.toml")
+    assert_bad_input(cli("-p", name, "run", other, "--resume", "latest"), "run 1 was made from a different spec",
+                     "groups")
+    assert_bad_input(cli("-p", name, "run", other, "--resume", "77"), "no run '77'")
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with Store(path):
+        pass
+    with sqlite3.connect(path) as db:  # make it as version 1 wrote it
+        db.execute("ALTER TABLE runs DROP COLUMN finished")
+        db.execute("UPDATE schema_version SET version = 1")
+        db.execute("INSERT INTO runs (uid, created, saved, command, title, host, interrupted, spec, environment, "
+                   "report) VALUES ('abcd', 'c', 's', 'chipfit run x', 'old', 'h', 0, '{}', '{}', '{}')")
+    with Store(path) as store:
+        (run,) = store.runs()
+        assert run.finished and run.title == "old"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+# --- node resources -------------------------------------------------------------------------------
+
+
+def test_node_resources_prints_the_ray_start_json(cli, monkeypatch):
+    monkeypatch.delenv("CHIPFIT_NODE", raising=False)
+    result = cli("node-resources", "--node", "bench-1")
+    assert_clean(result)
+    assert json.loads(result.stdout) == {"chipfit-device:localhost-cpu": 1.0, "chipfit-node:bench-1": 1.0}
+    monkeypatch.setenv("CHIPFIT_NODE", "from-env")
+    assert "chipfit-node:from-env" in json.loads(cli("node-resources").stdout)
+    text = cli("node-resources", "--format", "text").stdout
+    assert "node from-env holds 1 measurable device(s): localhost-cpu" in text and "ray start" in text
+
+
+def test_node_resources_bad_input(cli):
+    assert_bad_input(cli("node-resources", "--node", "gpu server"), "node name 'gpu server'")
+    assert_bad_input(cli("node-resources", "--device", "nvidia-h100-sxm5"),
+                     "--device nvidia-h100-sxm5: this machine cannot measure it", "localhost-cpu")
+    assert_bad_input(cli("node-resources", "--device", "localhost-cpx"), "did you mean 'localhost-cpu'")
+
+
+def test_the_kit_checks_executors(plugin_module):
+    PluginTester(module=plugin_module("elsewhere_kit", ELSEWHERE)).check_executors()
+    bad = plugin_module("nameless_executor", ELSEWHERE.replace('"a made-up far node"', '""'))
+    with pytest.raises(ConformanceError, match="executor 'elsewhere': no description"):
+        PluginTester(module=bad).check_executors()
