@@ -275,6 +275,7 @@ def test_rows_are_kept_as_they_complete_and_a_resumed_run_measures_only_what_it_
     listed = cli("runs", "list")
     assert "(unfinished)" in listed.stdout
     assert json.loads(cli("runs", "list", "--format", "json").stdout)[0]["finished"] is False
+    assert "unfinished: the run stopped (or is still running) with 7 row(s) kept" in cli("runs", "show", "1").stdout
 
     monkeypatch.delenv("COUNTED_DIE_ON")
     resumed = cli("-p", name, "run", spec, "--resume", "latest", "--format", "json")
@@ -353,3 +354,34 @@ def test_the_kit_checks_executors(plugin_module):
     bad = plugin_module("nameless_executor", ELSEWHERE.replace('"a made-up far node"', '""'))
     with pytest.raises(ConformanceError, match="executor 'elsewhere': no description"):
         PluginTester(module=bad).check_executors()
+
+
+def test_the_ray_executor_without_ray_says_which_extra_to_install(cli, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as where it is not installed
+    assert_bad_input(cli("measure", "localhost-cpu", "gemm-4096", "--executor", "ray", "--address", "head:6379"),
+                     "the ray executor needs Ray: pip install 'chipfit[cluster]'")
+
+
+def test_a_measured_row_with_a_scenario_that_is_not_one_fails_only_its_cell(cli, plugin_module, write_spec, counted):
+    name = plugin_module("str_scenario", COUNTED.replace("Result(device.id, workload.id, scenario,",
+                                                         "Result(device.id, workload.id, 'single-stream',"))
+    result = cli("-p", name, "run", write_spec(COUNTED_SPEC), "--format", "json")
+    assert_clean(result)
+    assert result.exit_code == 1
+    failed = [row for row in json.loads(result.stdout)["rows"] if row["status"] == "failed"]
+    assert len(failed) == 3
+    assert "scenario is a str, not a Scenario" in failed[0]["reason"]
+
+
+def test_an_unfinished_run_stays_unfinished_through_export_and_import(cli, write_spec, counted, monkeypatch, tmp_path):
+    name, _ = counted
+    monkeypatch.setenv("COUNTED_DIE_ON", "gemm-4096")
+    assert cli("-p", name, "run", write_spec(COUNTED_SPEC)).exit_code == 9
+    exported = tmp_path / "runs.json"
+    assert cli("runs", "export", "-o", exported).exit_code == 0
+    other = tmp_path / "other.sqlite"
+    assert cli("--store", other, "runs", "import", exported).exit_code == 0
+    (run,) = json.loads(cli("--store", other, "runs", "list", "--format", "json").stdout)
+    assert run["finished"] is False and run["rows"] == 7

@@ -231,3 +231,12 @@ def test_the_ray_executor_needs_an_address(cli, monkeypatch):
 def test_no_cluster_at_the_address_is_bad_input(cli):
     assert_bad_input(cli("measure", "localhost-cpu", "gemm-4096", "--executor", "ray", "--address",
                          f"127.0.0.1:{_free_port()}"), "cannot join a Ray cluster there")
+
+
+def test_the_shipped_fleet_spec_runs_and_says_which_nodes_are_missing(cluster, tmp_path):
+    result = _chipfit(cluster, tmp_path, "run", str(ROOT / "specs" / "fleet.toml"), "--address", cluster.address,
+                      "--format", "json")
+    assert result.returncode == 0, result.stderr
+    measured = _measured(json.loads(result.stdout))
+    assert "no node named laptop in the Ray cluster" in measured[("localhost-cpu@laptop", "resnet-50")]["reason"]
+    assert "head: " in measured[("localhost-cpu@laptop", "resnet-50")]["reason"]  # the nodes there are

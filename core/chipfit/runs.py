@@ -154,6 +154,9 @@ def describe(run: StoredRun, path: Path) -> str:
              f"  {run.command}  ·  made {run.created} on {run.host or 'an unknown host'}  ·  saved {run.saved}"]
     if run.imported_from:
         lines.append(f"  imported from {run.imported_from}")
+    if not run.finished:
+        lines.append(f"  unfinished: the run stopped (or is still running) with {run.rows} row(s) kept; "
+                     f"'chipfit run SPEC --resume {run.id}' carries it on")
     return "\n".join(lines) + "\n\n"
 
 

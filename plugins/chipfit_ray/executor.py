@@ -223,7 +223,9 @@ class RayExecutor:
                     shown = (done, len(running))
                     progress(f"measuring {total} cell(s) on the Ray cluster at {self.address}: {done} done, "
                              f"{len(running)} running")
-                ready, _ = self.ray.wait(list(running), num_returns=1, timeout=POLL_S) if running else ([], [])
+                ready, waiting = self.ray.wait(list(running), num_returns=1, timeout=POLL_S) if running else ([], [])
+                if ready and waiting:  # every other row already back, without waiting again
+                    ready += self.ray.wait(waiting, num_returns=len(waiting), timeout=0)[0]
                 for ref in ready:
                     flight = running.pop(ref)
                     done += 1

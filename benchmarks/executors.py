@@ -1,0 +1,134 @@
+"""The overhead per measured cell of the ray executor, against the local one, in the same run.
+
+A measured cell here is a bench device (``tests/fleet_bench.py``) whose "measurement" takes no time,
+so what is timed is the executor alone: the local executor calls ``chipfit_measure`` in this
+process; the ray executor sends each cell as a task to a one-node Ray cluster started on this
+machine (``ray start --head``, the bench devices as its resources) and waits for its row. Printed:
+seconds per cell for one device (cells in series, as a device measures one at a time) and for
+three devices on the node (in parallel), the first cell's extra cost (a worker starting and loading
+chipfit's plugins) and the one-off cost of asking the node for its devices.
+Run: python benchmarks/executors.py [--cells N]   (needs pip install 'chipfit[cluster]')
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICES = "bench-a,bench-b,bench-c"
+os.environ.update(CHIPFIT_PLUGINS="fleet_bench", CHIPFIT_BENCH_DEVICES=DEVICES, RAY_USAGE_STATS_ENABLED="0")
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from chipfit.catalogue import collect  # noqa: E402 - the environment above selects the plugins
+from chipfit.executors import ExecutorOptions, LocalExecutor, MeasureTask  # noqa: E402
+from chipfit.plugins import get_plugin_manager  # noqa: E402
+from chipfit.records import Scenario  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_head() -> tuple[subprocess.Popen, str]:
+    """A one-node Ray cluster holding the bench devices; returns it and its address."""
+    port = _free_port()
+    resources = subprocess.run([sys.executable, "-m", "chipfit", "node-resources", "--node", "bench"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--port",
+                             str(port), "--num-cpus", "2", "--resources", resources, "--include-dashboard=false",
+                             "--temp-dir", tempfile.mkdtemp(prefix="cfbench", dir="/tmp")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(2)  # the GCS listens before the node has registered
+            return head, f"127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("the Ray head did not start")
+
+
+def tasks(devices, workload, count: int) -> list[MeasureTask]:
+    """``count`` cells spread over ``devices`` in turn."""
+    scenario = Scenario("single-stream")
+    return [MeasureTask(index, "g", devices[index % len(devices)], workload, scenario, 0.1) for index in range(count)]
+
+
+def timed(executor, cells: list[MeasureTask]) -> float:
+    """Seconds to run every cell (every row must be ok)."""
+    start = time.perf_counter()
+    rows = [row for _, row in executor.run(cells)]
+    elapsed = time.perf_counter() - start
+    bad = [row.reason for row in rows if not row.ok]
+    if bad:
+        raise SystemExit(f"cells failed: {bad[:3]}")
+    return elapsed
+
+
+def line(label: str, cells: int, seconds: float, reference: float | None) -> float:
+    """Print one figure: milliseconds per cell and the ratio to the reference."""
+    per_cell = seconds / cells
+    ratio = f"{per_cell / reference:8.1f}x" if reference else "      ref"
+    print(f"{label:58} {cells:5d} cells {per_cell * 1e3:9.2f} ms/cell {ratio}")
+    return per_cell
+
+
+def main() -> None:
+    """Start the cluster, time both executors, print the figures, stop the cluster."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cells", type=int, default=60)
+    args = parser.parse_args()
+    try:
+        from chipfit_ray.executor import RayExecutor
+    except ImportError as error:
+        raise SystemExit(f"needs Ray: pip install 'chipfit[cluster]' ({error})") from None
+    pm = get_plugin_manager()
+    catalogue = collect(pm)
+    workload = catalogue.workloads["gemm-4096"]
+    local = LocalExecutor(pm, catalogue)
+    here = [catalogue.devices[ident] for ident in DEVICES.split(",")]
+    timed(local, tasks(here, workload, 3))  # warm
+    reference = line("local executor, this process", args.cells, timed(local, tasks(here, workload, args.cells)),
+                     None)
+    head, address = start_head()
+    try:
+        started = time.perf_counter()
+        ray = RayExecutor(pm, catalogue, ExecutorOptions(address=address))
+        joined = time.perf_counter() - started
+        started = time.perf_counter()
+        remote = ray.devices()
+        described = time.perf_counter() - started
+        one = [remote["bench-a"]]
+        three = [remote[ident] for ident in DEVICES.split(",")]
+        first = timed(ray, tasks(one, workload, 1))
+        timed(ray, tasks(three, workload, 6))  # a worker per device warmed
+        line("ray executor, one device (cells in series)", args.cells, timed(ray, tasks(one, workload, args.cells)),
+             reference)
+        line("ray executor, three devices on the node (in parallel)", args.cells,
+             timed(ray, tasks(three, workload, args.cells)), reference)
+        print(f"{'one-off: join the cluster':58} {joined * 1e3:9.0f} ms")
+        print(f"{'one-off: ask the node for its devices (worker start)':58} {described * 1e3:9.0f} ms")
+        print(f"{'first cell (a worker starts and loads the plugins)':58} {first * 1e3:9.0f} ms")
+        ray.close()
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
