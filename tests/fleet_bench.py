@@ -2,7 +2,7 @@
 
 Each node of the test cluster loads it (``CHIPFIT_PLUGINS=fleet_bench``) with its own list of
 devices, so the nodes hold different devices. A "measurement" sleeps ``CHIPFIT_BENCH_SLEEP_S``
-seconds (default 0), writes a marker file when ``CHIPFIT_BENCH_MARKERS`` names a folder, and reports
+seconds (default 0), kills its own process for the workload ``CHIPFIT_BENCH_CRASH_ON``, writes a marker file when ``CHIPFIT_BENCH_MARKERS`` names a folder, and reports
 the process that ran it, so a test sees where each cell ran.
 """
 
@@ -38,6 +38,8 @@ def chipfit_measure(device, workload, scenario, budget):
     markers = os.environ.get("CHIPFIT_BENCH_MARKERS")
     if markers:
         Path(markers, f"{device.id}-{workload.id}-{os.getpid()}").write_text(str(os.getpid()))
+    if workload.id == os.environ.get("CHIPFIT_BENCH_CRASH_ON"):
+        os._exit(3)  # the process measuring dies (a driver bug, a segfault in a vendor SDK)
     time.sleep(float(os.environ.get("CHIPFIT_BENCH_SLEEP_S", "0")))
     latency = 1e-3
     return Result(device.id, workload.id, scenario, "measured", "ok",

@@ -112,7 +112,7 @@ def cluster():
     running = Cluster(dict(os.environ))
     try:
         running.start("head", "bench-a", head=True)
-        running.start("worker", "bench-b,bench-c")
+        running.start("worker", "bench-b,bench-c", CHIPFIT_BENCH_CRASH_ON="bert-base-128")
         yield running
     finally:
         running.stop()
@@ -203,6 +203,18 @@ def test_a_node_killed_mid_run_fails_only_its_cells(cluster, tmp_path):
     assert rows[("bench-a", "gemm-4096")]["measurement"]["pid"] == measured[("bench-a", "gemm-4096")]["measurement"][
         "pid"]
     assert {path.name for path in markers.iterdir()} == before
+
+
+def test_a_worker_that_dies_mid_cell_fails_only_that_cell(cluster, tmp_path):
+    spec = _spec(tmp_path, ["bench-b"], ["bert-base-128", "gemm-4096"])
+    result = _chipfit(cluster, tmp_path, "run", str(spec), "--executor", "ray", "--address", cluster.address,
+                      "--format", "json")
+    assert result.returncode == 1, result.stderr
+    measured = _measured(json.loads(result.stdout))
+    crashed = measured[("bench-b", "bert-base-128")]
+    assert crashed["status"] == "failed" and crashed["plugin"] == "chipfit_ray"
+    assert "Error" in crashed["reason"]  # Ray's kind of failure (the worker died), first line of its message
+    assert measured[("bench-b", "gemm-4096")]["status"] == "ok"  # the node goes on with the next cell
 
 
 def test_a_cell_that_outlives_its_timeout_is_cancelled_and_failed(cluster, tmp_path):
