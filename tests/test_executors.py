@@ -385,3 +385,14 @@ def test_an_unfinished_run_stays_unfinished_through_export_and_import(cli, write
     assert cli("--store", other, "runs", "import", exported).exit_code == 0
     (run,) = json.loads(cli("--store", other, "runs", "list", "--format", "json").stdout)
     assert run["finished"] is False and run["rows"] == 7
+
+
+def test_a_measured_offline_cell_is_modelled_at_the_measured_batch(cli, write_spec, counted):
+    name, _ = counted
+    spec = write_spec(COUNTED_SPEC.replace('workloads = ["mobilenet-v2", "gemm-4096", "resnet-50"]',
+                                           'workloads = ["resnet-50"]\n    scenario = "offline"'))
+    rows = json.loads(cli("-p", name, "run", spec, "--format", "json").stdout)["rows"]
+    modelled = {row["device"]: row for row in rows if row["source"] != "measured"}
+    assert modelled["counted-npu"]["scenario"]["batch"] == 1  # resnet-50's own batch, as measured
+    assert "model_error" in modelled["counted-npu"]["metrics"]
+    assert modelled["nvidia-l4"]["scenario"]["batch"] is None  # not measured: the best batch

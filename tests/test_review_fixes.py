@@ -8,6 +8,7 @@ import pytest
 from support import TWO_GPUS, assert_bad_input, assert_clean
 
 from chipfit import Result, Scenario
+from chipfit.records import Efficiency, Operator, Precision, Workload
 from chipfit.cells import estimate_cell
 
 
@@ -83,3 +84,21 @@ def test_dims_travel_with_a_model_files_graph(tmp_path):
     save(model, str(tmp_path / "m.onnx"))
     workload = load_workload(str(tmp_path / "m.onnx"), {"seq": 16})
     assert parse_locator(workload.graph) == (str((tmp_path / "m.onnx").resolve()), {"seq": 16})
+
+
+@pytest.mark.parametrize("field, value", [("by_op_class", {"conv": 1.5}), ("by_op_class", {"matmul": 0.0}),
+                                          ("by_precision", {"fp16": -0.2}), ("by_op_class", {"conv": float("nan")})])
+def test_per_class_and_per_precision_efficiencies_are_fractions(field, value):
+    with pytest.raises(ValueError, match=f"field '{field}.{next(iter(value))}' must be a fraction in"):
+        Efficiency(compute=0.5, memory=0.5, **{field: value})
+
+
+def test_training_memory_counts_16_bytes_per_parameter():
+    from chipfit.model import memory_footprint
+
+    workload = Workload(id="w", name="W", domain="test", phase="inference", precision="bf16",
+                        operators=(Operator("matmul", 1e9, weight_bytes=2e9, activation_bytes=0.0),))
+    # 1e9 parameters in bf16: 16 GB of weights, gradients and Adam state, whatever the training precision
+    assert memory_footprint(workload, Precision.BF16, 1, training=True) == pytest.approx(16e9)
+    assert memory_footprint(workload, Precision.FP32, 1, training=True) == pytest.approx(16e9)
+    assert memory_footprint(workload, Precision.BF16, 1, training=False) == pytest.approx(2e9)

@@ -61,8 +61,12 @@ DEFAULT_EFFICIENCY = {
 #: The largest batch the offline and server scenarios try (powers of two up to this).
 MAX_BATCH = 256
 
-#: Bytes of state per weight byte when training: weights, gradients, and two optimizer moments.
-TRAINING_STATE_FACTOR = 4.0
+#: Bytes of state per parameter when training with Adam in mixed precision: 16-bit weights (2) and
+#: gradients (2), and the optimizer's FP32 master weights, momentum and variance (4 + 4 + 4). Source:
+#: Rajbhandari et al., "ZeRO: Memory Optimizations Toward Training Trillion Parameter Models"
+#: (SC'20, arXiv:1910.02054), section 3.1: "2Ψ + 2Ψ + KΨ = 16Ψ bytes" with K = 12 for Adam. FP32
+#: training holds the same 16 bytes (4 each: weights, gradients, momentum, variance).
+TRAINING_BYTES_PER_PARAMETER = 16.0
 
 
 #: Classes of operator that run alike, for per-class efficiencies (calibration measures each).
@@ -143,14 +147,16 @@ def on_chip(device: Device, workload: Workload, precision: Precision) -> tuple[b
 
 
 def memory_footprint(workload: Workload, precision: Precision, batch: int, training: bool) -> float:
-    """Bytes a device must hold: weights (plus optimizer state in training) and live activations."""
+    """Bytes a device must hold: weights (weights, gradients and optimizer state in training) and live
+    activations."""
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     weights = workload.weight_bytes * scale
     if training:
+        parameters = workload.weight_bytes / workload.precision.bytes_per_value
         # the backward pass needs every operator's output; an operator's activation traffic is
         # its input plus its output, and one's output is the next one's input: keep about half
         kept = workload.activation_bytes_per_sample / 2
-        return weights * TRAINING_STATE_FACTOR + kept * scale * batch
+        return max(weights, parameters * TRAINING_BYTES_PER_PARAMETER) + kept * scale * batch
     largest = max(op.activation_bytes for op in workload.operators)
     return weights + largest * scale * batch
 

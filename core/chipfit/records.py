@@ -192,6 +192,14 @@ def _fraction(instance: Any, attribute: attrs.Attribute, value: float) -> None:
         raise ValueError(f"{_owner(instance)}: field {attribute.name!r} must be in (0, 1], got {value!r}")
 
 
+def _fractions(instance: Any, attribute: attrs.Attribute, value: Mapping[Any, float]) -> None:
+    for key, fraction in value.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not math.isfinite(fraction) \
+                or not 0 < fraction <= 1:
+            raise ValueError(f"{_owner(instance)}: field '{attribute.name}.{key}' must be a fraction in (0, 1], "
+                             f"got {fraction!r}")
+
+
 def _enum_converter(enum_type: type[enum.StrEnum], label: str, field: str | None = None):
     def convert(value: Any) -> Any:
         try:
@@ -263,8 +271,8 @@ class Efficiency:
     compute: float = attrs.field(validator=_fraction)
     memory: float = attrs.field(validator=_fraction)
     overhead_s: float = attrs.field(default=0.0, validator=non_negative)
-    by_precision: dict[Precision, float] = attrs.field(factory=dict, converter=_peak_ops)
-    by_op_class: dict[str, float] = attrs.field(factory=dict, converter=dict)
+    by_precision: dict[Precision, float] = attrs.field(factory=dict, converter=_peak_ops, validator=_fractions)
+    by_op_class: dict[str, float] = attrs.field(factory=dict, converter=dict, validator=_fractions)
     origin: str = ""
 
     def compute_for(self, precision: Precision, op_class: str = "") -> float:

@@ -245,6 +245,9 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     try:
         for index, (group, ident, device, workload) in enumerate(cells):
             scenario = group.to_scenario()
+            if ident in spec.measure and scenario.kind is ScenarioKind.OFFLINE and scenario.batch is None:
+                # a measured run uses one batch (the workload's): model that batch too, so the two compare
+                scenario = attrs.evolve(scenario, batch=workload.batch)
             if device is None:
                 row = Result(ident, workload.id, scenario, Source.MODELLED, Status.UNSUPPORTED,
                              reason=f"{absent[ident]}; its figures come from the node that holds it")
