@@ -344,7 +344,8 @@ def _search_batch(device: Device, workload: Workload, precision: Precision, targ
 
 
 def allreduce_time(gradient_bytes: float, count: int, interconnect_bandwidth: float | None) -> float:
-    """Ring all-reduce: each device sends and receives 2 (n-1)/n of the gradient bytes."""
+    """Ring all-reduce: each device sends and receives 2 (n-1)/n of the gradient bytes, both at once, so the
+    time is that over the bandwidth of one direction (``Device.interconnect_bandwidth`` is per direction)."""
     if count <= 1 or interconnect_bandwidth is None:
         return 0.0
     return 2 * (count - 1) / count * gradient_bytes / interconnect_bandwidth
