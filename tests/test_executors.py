@@ -396,3 +396,142 @@ def test_a_measured_offline_cell_is_modelled_at_the_measured_batch(cli, write_sp
     assert modelled["counted-npu"]["scenario"]["batch"] == 1  # resnet-50's own batch, as measured
     assert "model_error" in modelled["counted-npu"]["metrics"]
     assert modelled["nvidia-l4"]["scenario"]["batch"] is None  # not measured: the best batch
+
+
+#: An executor that misbehaves as ``MISBEHAVE`` says, for the checks the runner makes of its rows.
+MISBEHAVING = """
+    import os
+
+    import chipfit
+    from chipfit import Result
+    from chipfit.executors import ExecutorType, LocalExecutor
+
+    class Misbehaving(LocalExecutor):
+        name = "misbehaving"
+
+        def run(self, tasks, progress=None):
+            how = os.environ["MISBEHAVE"]
+            for task in tasks:
+                if how == "silent":
+                    continue
+                source = "modelled" if how == "modelled" else "measured"
+                device = "nvidia-h100-sxm5" if how == "other-cell" else task.device.id
+                yield task, Result(device, task.workload.id, task.scenario, source, "ok",
+                                   metrics={"latency_s": 0.5, "throughput_sps": 2.0})
+                if how == "twice":
+                    yield task, Result(task.device.id, task.workload.id, task.scenario, "measured", "ok",
+                                       metrics={"latency_s": 9.0, "throughput_sps": 0.1})
+
+        def environment(self):
+            if os.environ["MISBEHAVE"] == "environment":
+                raise RuntimeError("env broke")
+            return {}
+
+        def close(self):
+            if os.environ["MISBEHAVE"] == "close":
+                raise RuntimeError("stuck")
+
+    @chipfit.hookimpl
+    def chipfit_register_executors(register):
+        register(ExecutorType("misbehaving", Misbehaving, "misbehaves on purpose"))
+"""
+
+
+@pytest.mark.parametrize("how, reason", [
+    ("silent", "executor 'misbehaving' returned no row for it"),
+    ("other-cell", "executor 'misbehaving' returned a result for nvidia-h100-sxm5 x gemm-4096"),
+    ("modelled", "executor 'misbehaving' returned a modelled row where a measured one was asked for"),
+])
+def test_rows_an_executor_gets_wrong_fail_only_their_cells(cli, plugin_module, monkeypatch, how, reason):
+    name = plugin_module(f"misbehaving_{how.replace('-', '_')}", MISBEHAVING)
+    monkeypatch.setenv("MISBEHAVE", how)
+    result = cli("-p", name, "measure", "localhost-cpu", "gemm-4096", "--executor", "misbehaving", "--format", "json")
+    assert_clean(result)
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)["rows"]
+    assert [(row["device"], row["source"], row["status"]) for row in rows] == [
+        ("localhost-cpu", "calibrated" if rows[0]["source"] == "calibrated" else "modelled", "ok"),
+        ("localhost-cpu", "measured", "failed")]
+    assert rows[1]["reason"].startswith(reason)
+
+
+def test_a_second_row_for_one_cell_is_not_placed(cli, plugin_module, monkeypatch):
+    name = plugin_module("misbehaving_twice", MISBEHAVING)
+    monkeypatch.setenv("MISBEHAVE", "twice")
+    rows = json.loads(cli("-p", name, "measure", "localhost-cpu", "gemm-4096", "--executor", "misbehaving",
+                          "--format", "json").stdout)["rows"]
+    assert [row["metrics"]["latency_s"] for row in rows if row["source"] == "measured"] == [0.5]
+
+
+def test_an_executor_whose_environment_raises_is_an_error_naming_it(cli, plugin_module, monkeypatch):
+    name = plugin_module("misbehaving_env", MISBEHAVING)
+    monkeypatch.setenv("MISBEHAVE", "environment")
+    assert_bad_input(cli("-p", name, "measure", "localhost-cpu", "gemm-4096", "--executor", "misbehaving"),
+                     "executor 'misbehaving': environment() failed: RuntimeError: env broke")
+
+
+def test_an_executor_that_fails_to_close_is_a_warning_and_the_report_stands(cli, plugin_module, monkeypatch):
+    name = plugin_module("misbehaving_close", MISBEHAVING)
+    monkeypatch.setenv("MISBEHAVE", "close")
+    result = cli("-p", name, "measure", "localhost-cpu", "gemm-4096", "--executor", "misbehaving")
+    assert_clean(result)
+    assert result.exit_code == 0
+    assert "executor 'misbehaving' failed to close: RuntimeError: stuck" in result.stderr
+
+
+def test_a_bad_claim_is_found_before_any_cell_is_measured(cli, write_spec, counted):
+    name, log = counted
+    spec = write_spec(COUNTED_SPEC + """
+    [[claims]]
+    text = "x"
+    value = "latency_s"
+    cell = { group = "g", device = "counted-npu", workload = "yolov3-416" }
+    """)
+    assert_bad_input(cli("-p", name, "run", spec), "claims[0].cell.workload", "unknown workload 'yolov3-416'")
+    assert _measured(log) == []
+    assert json.loads(cli("runs", "list", "--format", "json").stdout or "[]") == []  # nothing saved
+
+
+def test_a_chosen_store_that_fails_mid_run_is_exit_2_after_the_report(cli, write_spec, counted, tmp_path):
+    name, _ = counted
+    store = tmp_path / "chosen.sqlite"
+    with Store(store):
+        pass
+    with sqlite3.connect(store) as db:  # every row insert fails
+        db.execute("CREATE TRIGGER no_rows BEFORE INSERT ON rows BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    result = cli("-p", name, "--store", store, "run", write_spec(COUNTED_SPEC), "--format", "csv")
+    assert_bad_input(result, "run not saved", "disk says no")
+    assert result.stdout.startswith("group,device")  # the report itself is out
+
+
+def test_the_spec_address_of_the_local_executor_names_its_line(cli, write_spec):
+    spec = write_spec('title = "t"\naddress = "head:6379"\nmeasure = ["localhost-cpu"]\n[[groups]]\nid = "g"\n'
+                      'devices = ["localhost-cpu"]\nworkloads = ["gemm-4096"]\n')
+    assert_bad_input(cli("run", spec), f"{spec}, line 2: address: --address head:6379")
+
+
+def test_a_cell_timeout_for_the_local_executor_is_bad_input(cli):
+    assert_bad_input(cli("measure", "localhost-cpu", "gemm-4096", "--cell-timeout", "5"), "--cell-timeout",
+                     "local executor")
+
+
+def test_resume_without_a_store_is_bad_input(cli, write_spec):
+    assert_bad_input(cli("run", write_spec(COUNTED_SPEC.replace("counted-npu", "localhost-cpu")), "--resume", "1"),
+                     "no results store here yet")
+
+
+def test_a_resumed_run_gets_a_new_uid(cli, write_spec, counted, monkeypatch):
+    name, _ = counted
+    spec = write_spec(COUNTED_SPEC)
+    monkeypatch.setenv("COUNTED_FAIL_ON", "resnet-50")
+    cli("-p", name, "run", spec)
+    before = json.loads(cli("runs", "list", "--format", "json").stdout)[0]["uid"]
+    monkeypatch.delenv("COUNTED_FAIL_ON")
+    cli("-p", name, "run", spec, "--resume", "latest")
+    (after,) = json.loads(cli("runs", "list", "--format", "json").stdout)
+    assert after["uid"] != before and after["failed"] == 0
+
+
+def test_a_bad_chipfit_node_name_is_bad_input(cli, monkeypatch):
+    monkeypatch.setenv("CHIPFIT_NODE", "my node")
+    assert_bad_input(cli("node-resources"), "node name 'my node'")

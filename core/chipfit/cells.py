@@ -24,14 +24,15 @@ def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, 
     except HookFailure as failure:
         return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
                       reason=str(failure), plugin=failure.plugin)
-    problem = _malformed(result, device, workload)
+    problem = malformed(result, device, workload)
     if problem:
         return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
                       reason=f"plugin {plugin!r} {problem}", plugin=plugin or "")
     return attrs.evolve(result, plugin=result.plugin or plugin)
 
 
-def _malformed(result: object, device: Device, workload: Workload) -> str | None:
+def malformed(result: object, device: Device, workload: Workload) -> str | None:
+    """What is wrong with a plugin's answer for a cell (not a Result, another cell's, a bad metric), or None."""
     if result is None:
         return "no plugin answered chipfit_estimate"
     if not isinstance(result, Result):
@@ -61,7 +62,7 @@ def measure_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, s
     if result is None:
         return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
                       reason=f"no plugin can measure {device.id} on this machine")
-    problem = _malformed(result, device, workload)
+    problem = malformed(result, device, workload)
     if problem:
         return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
                       reason=f"plugin {plugin!r} {problem}", plugin=plugin or "")

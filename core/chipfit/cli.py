@@ -353,8 +353,8 @@ def _executor_options(command):
                      "pip install 'chipfit[cluster]').", default=None),
         click.option("--address", metavar="ADDR", help="The cluster the executor joins (ray: HOST:PORT or auto; "
                      "default: $RAY_ADDRESS, else the spec's address)."),
-        click.option("--cell-timeout", type=float, metavar="SECONDS", help="Seconds a measured cell may take on a "
-                     "node before it is given up as failed (ray; default: 120 + 20 x the budget)."),
+        click.option("--cell-timeout", type=float, metavar="SECONDS", help="Seconds a measured cell may take from "
+                     "when it is sent to a node until it is given up as failed (ray; default: 120 + 20 x the budget)."),
         click.option("--resume", metavar="RUN", help="Carry on an earlier run of the same spec (an id from 'chipfit "
                      "runs list', or latest): its measured rows are kept and only the cells it lacks run."),
     ]
@@ -386,6 +386,7 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
     import datetime
 
     from chipfit import runner, runs, tomlfile
+    from chipfit.errors import UnknownIdError
     from chipfit.executors import ExecutorOptions, open_executor
     from chipfit.records import Report
 
@@ -404,14 +405,23 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
     header = Report(title=parsed.title, rows=(), description=parsed.description, baseline=parsed.baseline,
                     spec=spec_dict, environment=runner.environment(obj.pm),
                     created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
-    recorder.begin(header, command=command, resume=earlier, keep=done)
     options = ExecutorOptions(address=address or parsed.address, cell_timeout_s=cell_timeout)
-    if not parsed.measure:  # nothing to send anywhere: check the name, start nothing
-        if name and name not in obj.catalogue.executors:
-            open_executor(name, obj.pm, obj.catalogue, options)
-        opened = None
-    else:
-        opened = open_executor(name, obj.pm, obj.catalogue, options, where=where if parsed.executor else "")
+    name_place = _spec_place(text, where, "executor") if parsed.executor and not executor else ""
+    address_place = _spec_place(text, where, "address") if parsed.address and not address else ""
+    try:
+        if not parsed.measure:  # nothing to send anywhere: check the name, start nothing
+            if name and name not in obj.catalogue.executors:
+                open_executor(name, obj.pm, obj.catalogue, options, where=name_place)
+            opened = None
+        else:
+            opened = open_executor(name, obj.pm, obj.catalogue, options, where=name_place)
+    except UnknownIdError:
+        raise
+    except ChipfitError as error:  # an address from the spec: say where it was written
+        if address_place:
+            raise ChipfitError(f"{address_place}: {error}") from None
+        raise
+    recorder.begin(header, command=command, resume=earlier, keep=done)
     try:
         report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=where, progress=_progress,
                             executor=opened, on_row=recorder.row, done=done)
@@ -420,8 +430,20 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
         raise
     finally:
         if opened is not None:
-            opened.close()
+            try:
+                opened.close()
+            except Exception as error:  # noqa: BLE001 - the rows are in; a plugin's clean-up must not lose them
+                click.echo(f"chipfit: warning: executor {opened.name!r} failed to close: {type(error).__name__}: "
+                           f"{error}", err=True)
     return report, recorder
+
+
+def _spec_place(text: str, where: str, key: str) -> str:
+    """``spec.toml, line N: key`` for a top-level key of a spec file (empty on the command line)."""
+    from chipfit import tomlfile
+
+    line = tomlfile.locate(text, [key]) if text else None
+    return f"{where}, line {line}: {key}" if line else ""
 
 
 def _progress(message: str) -> None:

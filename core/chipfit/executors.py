@@ -103,6 +103,10 @@ class LocalExecutor:
         if options.address:
             raise ChipfitError(f"--address {options.address}: the local executor runs on this machine; an address "
                                "is for an executor that reaches other machines (--executor ray)")
+        if options.cell_timeout_s:
+            raise ChipfitError("--cell-timeout: the local executor runs each cell here, under its plugin's own limit "
+                               "(the budget plus a start-up allowance); the option is for an executor that sends "
+                               "cells elsewhere (--executor ray)")
         self.pm = pm
         self.catalogue = catalogue
 

@@ -22,7 +22,7 @@ from chipfit import fleet
 from chipfit import metrics as derived_metrics
 from chipfit import tomlfile
 from chipfit.catalogue import Catalogue, HookFailure, call_first
-from chipfit.cells import estimate_cell
+from chipfit.cells import estimate_cell, malformed
 from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import (
     Phase,
@@ -229,6 +229,7 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"])
         entries[group.id] = {entry: workload.id for entry, workload in zip(group.workloads, workloads)}
         cells += [(group, ident, device, workload) for workload in workloads for ident, device in devices]
+    claim_cells = _claim_cells(spec, entries, text, where)  # a bad claim is found before any cell runs
     kept = {(row.group, row.device, row.workload): row for row in done
             if row.source is Source.MEASURED and row.ok}
     modelled: list[Result] = []
@@ -264,15 +265,19 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
                                              reason=absent[ident]), group.id)
             else:
                 tasks.append(MeasureTask(index, group.id, device, workload, scenario, spec.measure_budget_s))
+        ours = {task.index: task for task in tasks}
+        why = f"executor {executor.name!r} returned no row for it"
         try:
             for task, row in executor.run(tasks, progress):
-                measured[task.index] = add(row, task.group)
+                mine = ours.pop(getattr(task, "index", None), None)
+                if mine is None:  # a task it was not given, or one it already answered: nothing to place
+                    continue
+                measured[mine.index] = add(_checked(executor, mine, row), mine.group)
         except Exception as error:  # a broken executor costs the cells it had not finished, not the report
             why = f"executor {executor.name!r} failed: {type(error).__name__}: {error}"
-            for task in tasks:
-                if task.index not in measured:
-                    measured[task.index] = add(Result(task.device.id, task.workload.id, task.scenario,
-                                                      Source.MEASURED, Status.FAILED, reason=why), task.group)
+        for task in ours.values():
+            measured[task.index] = add(Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED,
+                                              Status.FAILED, reason=why), task.group)
     except KeyboardInterrupt:
         interrupted = True
     rows = []
@@ -282,25 +287,15 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
             rows.append(measured[index])
     rows = with_model_error(with_baseline(rows, spec.baseline, catalogue.workloads), catalogue.workloads)
     by_cell = {(row.group, row.device, row.workload): row for row in rows if row.source is not Source.MEASURED}
-    groups = {group.id: group for group in spec.groups}
     checks = []
     for index, claim in enumerate([] if interrupted else spec.claims):
-        at = ["claims", index]
-        found = []
-        for key, ref in (("cell", claim.cell), ("versus", claim.versus)):
-            if ref is None:
-                found.append(None)
-                continue
-            group = groups[ref.group]
-            _resolve(ref.device, dict.fromkeys(group.devices), "device", text, where, [*at, key, "device"])
-            workload_id = _resolve(ref.workload, entries[ref.group], "workload", text, where, [*at, key, "workload"])
-            found.append(by_cell.get((ref.group, ref.device, workload_id)))
-        line = tomlfile.locate(text, [*at, "value"])
+        found = [None if key is None else by_cell.get(key) for key in claim_cells[index]]
+        line = tomlfile.locate(text, ["claims", index, "value"])
         place = f"{where}, line {line}" if line else where
         checks.append(claim_checks.check(claim, found[0], found[1], where=place))
     env = environment(pm)
     if spec.measure:
-        env = {**env, "executor": executor.name, **executor.environment()}
+        env = {**env, "executor": executor.name, **_asking(executor, "environment")}
     return Report(
         title=spec.title,
         description=spec.description,
@@ -312,6 +307,39 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         claims=tuple(checks),
         interrupted=interrupted,
     )
+
+
+def _checked(executor: Executor, task, row: object) -> Result:
+    """An executor's row for a task, or a failed row saying what was wrong with it (never placed unchecked)."""
+    problem = "returned None" if row is None else malformed(row, task.device, task.workload)
+    if problem is None and row.source is not Source.MEASURED:
+        problem = f"returned a {row.source} row where a measured one was asked for"
+    if problem:
+        return Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
+                      reason=f"executor {executor.name!r} {problem}")
+    return row
+
+
+def _claim_cells(spec: Spec, entries: dict[str, dict[str, str]], text: str, where: str) -> list[tuple]:
+    """Each claim's (cell, versus) as (group, device, workload id) keys, resolved before anything runs.
+
+    :raises UnknownIdError: a claim naming a device or workload its group lacks (file, line, key).
+    """
+    groups = {group.id: group for group in spec.groups}
+    out = []
+    for index, claim in enumerate(spec.claims):
+        at = ["claims", index]
+        keys = []
+        for key, ref in (("cell", claim.cell), ("versus", claim.versus)):
+            if ref is None:
+                keys.append(None)
+                continue
+            _resolve(ref.device, dict.fromkeys(groups[ref.group].devices), "device", text, where,
+                     [*at, key, "device"])
+            workload_id = _resolve(ref.workload, entries[ref.group], "workload", text, where, [*at, key, "workload"])
+            keys.append((ref.group, ref.device, workload_id))
+        out.append(tuple(keys))
+    return out
 
 
 def _asking(executor: Executor, method: str, *args):

@@ -54,6 +54,7 @@ class Recorder:
         self.store: Store | None = None
         self.run: StoredRun | None = None
         self._start: tuple = ()
+        self.error: str | None = None
 
     def begin(self, header: Report, *, command: str, resume: StoredRun | None = None,
               keep: Iterable[Result] = ()) -> None:
@@ -82,7 +83,12 @@ class Recorder:
             self._failed(error, before_run=False)
 
     def finish(self, report: Report) -> StoredRun | None:
-        """Save the final report over the rows kept so far; the saved run, or None where it was not saved."""
+        """Save the final report over the rows kept so far; the saved run, or None where it was not saved.
+
+        :raises ChipfitError: a store the user chose failed while the run ran (the report is out by then).
+        """
+        if self.error is not None:
+            raise ChipfitError(f"run not saved: {self.error}")
         if self.store is None:
             return None
         try:
@@ -92,6 +98,8 @@ class Recorder:
             return self.store.finish(self.run, report)
         except Exception as error:  # noqa: BLE001
             self._failed(error, before_run=False)
+            if self.error is not None:
+                raise ChipfitError(f"run not saved: {self.error}") from None
             return None
         finally:
             self.close()
@@ -108,6 +116,9 @@ class Recorder:
         self.store = None
         if self.chosen and before_run:
             raise ChipfitError(f"run not saved: {message}") from None
+        if self.chosen:  # the user asked for this store: exit 2 once the report is out
+            self.error = message
+            return
         self.warn(f"run not saved: {message}")
 
 

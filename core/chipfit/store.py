@@ -320,12 +320,14 @@ class Store:
         return self.run(str(run.id))
 
     def restart(self, run: StoredRun, keep: Iterable[Result]) -> StoredRun:
-        """Carry on an earlier run: keep only the rows in ``keep``, mark it unfinished again."""
+        """Carry on an earlier run: keep only the rows in ``keep``, mark it unfinished again (with a new uid,
+        so that a copy exported before is not taken for it)."""
         from chipfit.render import row_dict
 
         with self.transaction() as db:
             db.execute("DELETE FROM rows WHERE run_id = ?", (run.id,))
-            db.execute("UPDATE runs SET finished = 0 WHERE id = ?", (run.id,))
+            # a resumed run is another run than the one exported before: it gets a new uid
+            db.execute("UPDATE runs SET finished = 0, uid = ? WHERE id = ?", (uuid.uuid4().hex, run.id))
             self._insert_rows(db, run.id, [row_dict(row) for row in keep])
         return self.run(str(run.id))
 

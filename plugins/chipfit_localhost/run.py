@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import platform
 import queue
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -83,8 +84,26 @@ def _energy_counter() -> float | None:
         return None
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this child when the process that started it dies (a worker killed by
+    a cluster's cancel, a crash): a measurement never goes on alone, holding a device nobody accounts for."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
 def _child(graph: str, batch: int, budget_s: float, threads: int, results) -> None:
     """The child process: build, open, feed, time; put a summary (or an error) on ``results``."""
+    _die_with_parent()
     try:
         import numpy
         import onnxruntime

@@ -95,8 +95,10 @@ class RayExecutor:
         try:
             ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR,
                      configure_logging=True, namespace="chipfit")
-        except Exception as error:  # ConnectionError, RuntimeError, ValueError: all mean "no cluster there"
+        except BaseException as error:  # ConnectionError, RuntimeError, ValueError: all mean "no cluster there"
             sys.stdout = self._stdout
+            if not isinstance(error, Exception):
+                raise  # Ctrl-C
             raise ChipfitError(f"--address {self.address}: cannot join a Ray cluster there: "
                                f"{type(error).__name__}: {error}") from None
         self._nodes: dict[str, _Node] | None = None
@@ -105,11 +107,17 @@ class RayExecutor:
 
     def _alive(self) -> dict[str, _Node]:
         """The live chipfit nodes (those with a ``chipfit-node:NAME`` resource), by name."""
-        out = {}
+        out: dict[str, _Node] = {}
         for info in self.ray.nodes():
             name, devices = fleet.held(info.get("Resources") or {})
-            if info.get("Alive") and name:
-                out[name] = _Node(name, info["NodeID"], devices)
+            if not (info.get("Alive") and name):
+                continue
+            if name in out:  # two machines with one name: neither can be told apart, so neither is used
+                out[name].devices = []
+                out[name].problem = (f"two nodes of the cluster are named {name}: give each its own "
+                                     "(chipfit node-resources --node NAME)")
+                continue
+            out[name] = _Node(name, info["NodeID"], devices)
         return out
 
     def nodes(self) -> dict[str, _Node]:
@@ -120,7 +128,7 @@ class RayExecutor:
             nodes = self._alive()
             describe = self.ray.remote(num_cpus=0, max_retries=0)(on_node.describe)
             pending = {describe.options(resources={fleet.NODE_PREFIX + name: _PIN}).remote(found.devices): found
-                       for name, found in nodes.items()}
+                       for name, found in nodes.items() if not found.problem}
             deadline = time.monotonic() + DESCRIBE_TIMEOUT_S
             while pending and time.monotonic() < deadline:
                 ready, _ = self.ray.wait(list(pending), num_returns=1, timeout=POLL_S)
@@ -155,7 +163,8 @@ class RayExecutor:
                 out[fleet.qualified(ident, found.name)] = attrs.evolve(record, id=fleet.qualified(ident, found.name))
                 by_id.setdefault(ident, []).append(record)
         for ident, records in by_id.items():
-            if all(record == records[0] for record in records):
+            advertised = [found for found in self.nodes().values() if ident in found.devices]
+            if len(advertised) == len(records) and all(record == records[0] for record in records):
                 out[ident] = records[0]
         return out
 
@@ -165,7 +174,10 @@ class RayExecutor:
         nodes = self.nodes()
         holders = [found for found in nodes.values() if device in found.records]
         listing = "; ".join(f"{found.name}: {', '.join(found.records) or 'no device'}" for found in nodes.values())
-        if node is not None:  # DEVICE@NODE: a fleet device, however misnamed; the rows say what is there
+        known = device in self.catalogue.devices or any(device in found.devices for found in nodes.values())
+        if node is not None:  # DEVICE@NODE: a node that is not there now only makes its rows unsupported
+            if not known:
+                return None  # no plugin here and no node knows the device: a misspelt id (exit 2)
             if node not in nodes:
                 return f"no node named {node} in the Ray cluster at {self.address} (nodes: {listing or 'none'})"
             if nodes[node].problem and device in nodes[node].devices:
@@ -267,6 +279,8 @@ class RayExecutor:
             return None  # not here: the nodes may have it (a shared file system)
         if size > MAX_SHIPPED_BYTES:
             return f"{path}: {size / 1e9:.1f} GB is too large to send to a node; put it at the same path there"
+        if path.suffix.lower() != ".onnx":
+            return self.ray.put(path.read_bytes())  # another plugin's format: sent as it is
         import onnx
 
         try:
@@ -296,6 +310,8 @@ class RayExecutor:
             if node is not None:
                 if node not in alive:
                     return f"node {node} left the cluster before the cell finished; the other cells went on"
+                if device not in alive[node].devices:
+                    return f"node {node} no longer holds {device} (it restarted without it)"
                 return None
             if not any(device in found.devices for found in alive.values()):
                 return f"no node holding {device} is left in the cluster; the other cells went on"
