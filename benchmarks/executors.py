@@ -5,8 +5,8 @@ so what is timed is the executor alone: the local executor calls ``chipfit_measu
 process; the ray executor sends each cell as a task to a one-node Ray cluster started on this
 machine (``ray start --head``, the bench devices as its resources) and waits for its row. Printed:
 seconds per cell for one device (cells in series, as a device measures one at a time) and for
-three devices on the node (in parallel), the first cell's extra cost (a worker starting and loading
-chipfit's plugins) and the one-off cost of asking the node for its devices.
+three devices on the node (in parallel), the first cell, and the one-off costs of joining the cluster
+and of asking the node for its devices (a worker starting and loading chipfit's plugins).
 Run: python benchmarks/executors.py [--cells N]   (needs pip install 'chipfit[cluster]')
 """
 
@@ -120,7 +120,7 @@ def main() -> None:
              timed(ray, tasks(three, workload, args.cells)), reference)
         print(f"{'one-off: join the cluster':58} {joined * 1e3:9.0f} ms")
         print(f"{'one-off: ask the node for its devices (worker start)':58} {described * 1e3:9.0f} ms")
-        print(f"{'first cell (a worker starts and loads the plugins)':58} {first * 1e3:9.0f} ms")
+        print(f"{'first cell (on the worker that described the node)':58} {first * 1e3:9.0f} ms")
         ray.close()
     finally:
         os.killpg(head.pid, signal.SIGTERM)

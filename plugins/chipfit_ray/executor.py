@@ -157,15 +157,15 @@ class RayExecutor:
     def devices(self) -> dict[str, Device]:
         """``ID@NODE`` for every device a node holds, and ``ID`` where every node that holds it agrees on it."""
         out: dict[str, Device] = {}
-        by_id: dict[str, list[Device]] = {}
+        by_id: dict[str, list[tuple[str, Device]]] = {}
         for found in self.nodes().values():
             for ident, record in found.records.items():
-                out[fleet.qualified(ident, found.name)] = attrs.evolve(record, id=fleet.qualified(ident, found.name))
-                by_id.setdefault(ident, []).append(record)
-        for ident, records in by_id.items():
+                out[fleet.qualified(ident, found.name)] = _as_node(record, found.name)
+                by_id.setdefault(ident, []).append((found.name, record))
+        for ident, held in by_id.items():
             advertised = [found for found in self.nodes().values() if ident in found.devices]
-            if len(advertised) == len(records) and all(record == records[0] for record in records):
-                out[ident] = records[0]
+            if len(advertised) == len(held) and all(record == held[0][1] for _, record in held):
+                out[ident] = _as_node(held[0][1], held[0][0], ident) if len(held) == 1 else held[0][1]
         return out
 
     def unreachable(self, ident: str) -> str | None:
@@ -339,6 +339,15 @@ class RayExecutor:
                 self.ray.shutdown()
         finally:
             sys.stdout = self._stdout
+
+
+def _as_node(record: Device, node: str, ident: str | None = None) -> Device:
+    """A node's record under ``ident`` (default ``ID@NODE``), its "this machine" wording naming the node."""
+    efficiency = record.efficiency
+    if efficiency is not None and "this machine" in efficiency.origin:
+        efficiency = attrs.evolve(efficiency, origin=efficiency.origin.replace("this machine", f"node {node}"))
+    return attrs.evolve(record, id=ident or fleet.qualified(record.id, node), efficiency=efficiency,
+                        name=record.name.replace("This machine", f"Node {node}"))
 
 
 def _check_reachable(address: str) -> None:
