@@ -408,6 +408,7 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
     options = ExecutorOptions(address=address or parsed.address, cell_timeout_s=cell_timeout)
     name_place = _spec_place(text, where, "executor") if parsed.executor and not executor else ""
     address_place = _spec_place(text, where, "address") if parsed.address and not address else ""
+    recorder.begin(header, command=command, resume=earlier, keep=done)  # a chosen store that fails stops here
     try:
         if not parsed.measure:  # nothing to send anywhere: check the name, start nothing
             if name and name not in obj.catalogue.executors:
@@ -415,13 +416,11 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
             opened = None
         else:
             opened = open_executor(name, obj.pm, obj.catalogue, options, where=name_place)
-    except UnknownIdError:
+    except BaseException as error:
+        recorder.close()
+        if address_place and isinstance(error, ChipfitError) and not isinstance(error, UnknownIdError):
+            raise ChipfitError(f"{address_place}: {error}") from None  # an address from the spec: say where
         raise
-    except ChipfitError as error:  # an address from the spec: say where it was written
-        if address_place:
-            raise ChipfitError(f"{address_place}: {error}") from None
-        raise
-    recorder.begin(header, command=command, resume=earlier, keep=done)
     try:
         report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=where, progress=_progress,
                             executor=opened, on_row=recorder.row, done=done)

@@ -11,8 +11,8 @@ import datetime
 import platform
 from collections.abc import Callable, Iterable
 from importlib import metadata
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import pluggy

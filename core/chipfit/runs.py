@@ -43,8 +43,9 @@ class Recorder:
     the final report at the end; or carries on an earlier run (resume).
 
     Recording never breaks a run: where the store fails, ``warn`` is told once and the run goes on
-    unsaved, unless the user chose the store (``chosen``), where the failure is raised (exit 2)
-    before anything has run.
+    unsaved; where the user chose the store (``chosen``), a store that cannot be opened stops the run
+    before it starts, and one that fails later is raised by :meth:`finish`, once the report is out
+    (exit 2).
     """
 
     def __init__(self, path: Path, *, chosen: bool, warn: Callable[[str], None]) -> None:
@@ -150,7 +151,8 @@ def list_rows(runs: Iterable[StoredRun], *, machine: bool = False) -> tuple[list
         return headers, [[getattr(run, field) for field in headers] for run in runs]
     headers = ["id", "created", "command", "title", "host", "rows", "failed", "measured", "imported from"]
     rows = [[run.id, run.created.replace("T", " ").removesuffix("+00:00") + (" UTC" if run.created.endswith(
-        "+00:00") else ""), run.command + (" (interrupted)" if run.interrupted else "") + ("" if run.finished else " (unfinished)"), _clip(run.title, 48),
+        "+00:00") else ""), run.command + (" (interrupted)" if run.interrupted else "")
+             + ("" if run.finished else " (unfinished)"), _clip(run.title, 48),
              run.host, run.rows, run.failed, run.measured, run.imported_from] for run in runs]
     return headers, rows
 
