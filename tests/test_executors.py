@@ -535,3 +535,24 @@ def test_a_resumed_run_gets_a_new_uid(cli, write_spec, counted, monkeypatch):
 def test_a_bad_chipfit_node_name_is_bad_input(cli, monkeypatch):
     monkeypatch.setenv("CHIPFIT_NODE", "my node")
     assert_bad_input(cli("node-resources"), "node name 'my node'")
+
+
+def test_a_plugin_cannot_register_a_node_qualified_device_id(cli, plugin_module):
+    name = plugin_module("at_node_device", ELSEWHERE.replace('id="remote-npu"', 'id="remote-npu@far"'))
+    assert_bad_input(cli("-p", name, "devices"), "plugin 'at_node_device' registered device id 'remote-npu@far'",
+                     "register the plain id")
+
+
+def test_the_html_report_names_the_node_of_a_measured_row(cli, write_spec, elsewhere):
+    page = cli("-p", elsewhere, "run", write_spec(FLEET_SPEC), "--executor", "elsewhere", "--format", "html").stdout
+    assert "measured on far (far.example)" in page
+
+
+def test_measure_resumes_too(cli, counted, monkeypatch):
+    name, log = counted
+    monkeypatch.setenv("COUNTED_FAIL_ON", "resnet-50")
+    assert cli("-p", name, "measure", "counted-npu", "gemm-4096", "resnet-50").exit_code == 1
+    monkeypatch.delenv("COUNTED_FAIL_ON")
+    result = cli("-p", name, "measure", "counted-npu", "gemm-4096", "resnet-50", "--resume", "latest")
+    assert result.exit_code == 0, result.output
+    assert _measured(log) == ["gemm-4096", "resnet-50", "resnet-50"]

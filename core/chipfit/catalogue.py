@@ -142,6 +142,9 @@ class Catalogue:
                         f"{record_type.__name__} was expected"
                     )
                 ident = getattr(record, "id", None) or getattr(record, "name")
+                if kind == "device" and "@" in ident:
+                    raise PluginError(f"plugin {plugin!r} registered device id {ident!r}: ID@NODE names one node's "
+                                      "device in a cluster (chipfit.fleet); register the plain id")
                 if ident in store:
                     first = self.provider[(kind, ident)]
                     raise PluginError(

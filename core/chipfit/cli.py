@@ -388,7 +388,7 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
     from chipfit import runner, runs, tomlfile
     from chipfit.errors import UnknownIdError
     from chipfit.executors import ExecutorOptions, open_executor
-    from chipfit.records import Report
+    from chipfit.records import Report, Source
 
     if cell_timeout is not None and not cell_timeout > 0:
         raise ChipfitError(f"--cell-timeout must be > 0 seconds, got {cell_timeout:g}")
@@ -398,7 +398,7 @@ def _run_spec(obj: _Context, parsed, *, text: str = "", where: str, command: str
     if resume:
         with runs.open_store(obj.store) as store:
             earlier, report = runs.resumable(store, resume, spec_dict)
-        done = [row for row in report.rows if row.source.value == "measured" and row.ok]
+        done = [row for row in report.rows if row.source is Source.MEASURED and row.ok]
     path, chosen = runs.store_path(obj.store)
     recorder = runs.Recorder(path, chosen=chosen, warn=lambda message: click.echo(f"chipfit: warning: {message}",
                                                                                   err=True))

@@ -67,6 +67,7 @@ class _Running:
     task: MeasureTask
     route: tuple[str, str | None]
     ref: Any
+    limit: float
     deadline: float
 
 
@@ -230,7 +231,7 @@ class RayExecutor:
                     ref = remote.options(resources=resources).remote(device, task.device.id, task.workload,
                                                                      task.scenario, task.budget, model)
                     limit = self.cell_timeout_s or default_timeout(task.budget)
-                    running[ref] = _Running(task, route, ref, time.monotonic() + limit)
+                    running[ref] = _Running(task, route, ref, limit, time.monotonic() + limit)
                 if progress and (done, len(running)) != shown:
                     shown = (done, len(running))
                     progress(f"measuring {total} cell(s) on the Ray cluster at {self.address}: {done} done, "
@@ -248,8 +249,7 @@ class RayExecutor:
                         self.ray.cancel(ref, force=True)
                         del running[ref]
                         done += 1
-                        limit = self.cell_timeout_s or default_timeout(flight.task.budget)
-                        yield flight.task, _failed(flight.task, f"timed out after {limit:g} s on the Ray cluster "
+                        yield flight.task, _failed(flight.task, f"timed out after {flight.limit:g} s on the Ray cluster "
                                                                 "(--cell-timeout); the task was cancelled")
                 if now - nodes_checked > 2 * POLL_S:
                     nodes_checked = now
