@@ -13,9 +13,12 @@ class ChipfitError(Exception):
 class SpecError(ChipfitError):
     """A comparison spec (or data file) that cannot be read: names the file, line and key."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 key: tuple[str | int, ...] = ()) -> None:
         self.path = path
         self.line = line
+        self.detail = message  # the message without its "file, line N:" prefix
+        self.key = key  # where in the data the problem is (``("result", 3, "value")``), when known
         where = path or "<spec>"
         if line is not None:
             where = f"{where}, line {line}"

@@ -129,11 +129,13 @@ def _spec_error(path: list[PathStep], error: BaseException, *, text: str, where:
         message = f"unknown key {key!r} in {dotted(path)}"
         close = suggest(key, fields)
         message += f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(fields)})"
-        return SpecError(message, path=where, line=locate(text, [*path, key]))
+        return SpecError(message, path=where, line=locate(text, [*path, key]), key=(*path, key))
     if isinstance(error, KeyError):
-        return SpecError(f"missing required key {dotted(path)!r}", path=where, line=locate(text, path))
+        return SpecError(f"missing required key {dotted(path)!r}", path=where, line=locate(text, path),
+                         key=tuple(path))
     detail = str(error.args[0]) if error.args else type(error).__name__
-    return SpecError(f"bad value for {dotted(path)!r}: {detail}", path=where, line=locate(text, path))
+    return SpecError(f"bad value for {dotted(path)!r}: {detail}", path=where, line=locate(text, path),
+                     key=tuple(path))
 
 
 _ARRAY_TABLE = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
