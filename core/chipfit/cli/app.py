@@ -1,0 +1,195 @@
+"""The ``chipfit`` group, the context its commands share (plugin manager, catalogue, progress) and
+the output helpers every command uses (tables, reports, formats).
+
+Exit codes: 0 success; 1 the report holds failed rows; 2 bad input (the message names the file,
+line, field or plugin; no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from chipfit.errors import ChipfitError, PluginError
+
+
+#: Plugin selection options shared by every command (``-p`` may repeat).
+_PLUGIN_HELP = "Load one more plugin module (repeatable); -p no:NAME blocks a plugin."
+
+
+class Context:
+    """What a command needs: the plugin manager and the catalogue, built on first use."""
+
+    def __init__(self, plugin_args: tuple[str, ...], store: str | None = None, quiet: bool = False) -> None:
+        self.extra = [name for name in plugin_args if not name.startswith("no:")]
+        self.blocked = [name[3:] for name in plugin_args if name.startswith("no:")]
+        self.store = store
+        self.quiet = quiet
+        self._pm = None
+        self._catalogue = None
+        self._progress = None
+
+    @property
+    def progress(self):
+        """Progress of long steps on stderr: on a terminal only, never with --quiet (chipfit.runs.Progress)."""
+        if self._progress is None:
+            from chipfit.runs import Progress
+
+            self._progress = Progress.for_stream(sys.stderr, quiet=self.quiet)
+        return self._progress
+
+    def stop_progress(self) -> None:
+        """Finish the progress display (before output is printed)."""
+        if self._progress is not None:
+            self._progress.stop()
+
+    @property
+    def pm(self):
+        """The plugin manager (plugins loaded on first use)."""
+        if self._pm is None:
+            from chipfit.plugins import get_plugin_manager
+
+            self._pm = get_plugin_manager(extra=self.extra, blocked=self.blocked)
+            for failure in self._pm.failures:
+                click.echo(
+                    f"chipfit: warning: plugin {failure.name!r} (distribution {failure.distribution!r}) "
+                    f"failed to load and is skipped: {failure.error}",
+                    err=True,
+                )
+        return self._pm
+
+    @property
+    def catalogue(self):
+        """Every device, workload, metric and renderer the plugins registered."""
+        if self._catalogue is None:
+            from chipfit.catalogue import collect
+
+            self._catalogue = collect(self.pm)
+        return self._catalogue
+
+
+class ChipfitGroup(click.Group):
+    """A click group that turns chipfit's bad-input errors into a message and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ChipfitError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=ChipfitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chipfit")
+@click.option("-p", "plugin_args", multiple=True, metavar="MODULE", help=_PLUGIN_HELP)
+@click.option("--store", metavar="PATH", help="The results store runs are saved in and read from (default: "
+              "$CHIPFIT_STORE, else $CHIPFIT_DATA_DIR/runs.sqlite, else ~/.local/share/chipfit/runs.sqlite).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr (warnings and errors still show).")
+@click.pass_context
+def cli(ctx: click.Context, plugin_args: tuple[str, ...], store: str | None, quiet: bool) -> None:
+    """Which chip fits which AI task, by how much, and at what cost in time, energy and money.
+
+    Devices and workloads come from plugins; numbers come from a roofline model fed by cited
+    datasheet figures. Start with: chipfit run specs/seed-article.toml
+    """
+    ctx.obj = Context(plugin_args, store=store, quiet=quiet)
+    ctx.call_on_close(ctx.obj.stop_progress)
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print TEXT, or write it to the file OUTPUT (a note on stderr says so); progress stops first."""
+    context = click.get_current_context(silent=True)
+    if context is not None and isinstance(context.obj, Context):
+        context.obj.stop_progress()
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ChipfitError(f"{output}: cannot write report: {error.strerror}") from None
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def table(rows: list[list], headers: list[str], fmt: str) -> str:
+    """ROWS under HEADERS as text, markdown, csv or json (one of LIST_FORMATS)."""
+    if fmt == "json":
+        return json.dumps([dict(zip(headers, row)) for row in rows], indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    import tabulate
+
+    return tabulate.tabulate(rows, headers=headers, tablefmt="github" if fmt == "markdown" else "simple",
+                             disable_numparse=True) + "\n"
+
+
+def parse_dims(pairs: tuple[str, ...]) -> dict[str, int]:
+    """``--dim NAME=VALUE`` options as a mapping; bad input names the option."""
+    dims = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if not name or not value.isdigit() or int(value) <= 0:
+            raise ChipfitError(f"--dim {pair!r}: expected NAME=POSITIVE_INTEGER")
+        dims[name] = int(value)
+    return dims
+
+
+#: The formats of listings (devices, workloads, plugins, runs list).
+LIST_FORMATS = click.Choice(["text", "markdown", "csv", "json"])
+
+#: The help of --format on commands that print a report.
+FORMAT_HELP = ("Report format: text, markdown, csv, json, html, or one a plugin adds (default: the one "
+                "-o's file extension names, else text).")
+
+
+def render_report(obj: Context, renderer, report, output: str | None = None) -> str:
+    """A report in a format; a renderer that raises is an error naming its plugin."""
+    from chipfit.render import call_renderer
+
+    try:
+        return call_renderer(renderer, report, catalogue=obj.catalogue, path=output)
+    except ChipfitError:
+        raise
+    except Exception as error:
+        plugin = obj.catalogue.plugin_of("renderer", renderer.name)
+        raise PluginError(f"plugin {plugin!r}: renderer {renderer.name!r} failed: {type(error).__name__}: {error}") \
+            from None
+
+
+def pick_renderer(obj: Context, fmt: str | None, output: str | None = None):
+    """The renderer named by --format; without one, the one whose extension -o's file has, else text."""
+    renderers = obj.catalogue.renderers
+    if fmt is None:
+        suffix = Path(output).suffix.lstrip(".").lower() if output else ""
+        fmt = next((name for name, renderer in renderers.items() if suffix and renderer.extension == suffix), "text")
+    if fmt not in renderers:
+        from chipfit.errors import suggest
+
+        close = suggest(fmt, renderers)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ChipfitError(f"unknown format {fmt!r} (known: {', '.join(sorted(renderers))}){hint}")
+    return renderers[fmt]
+
+
+def show_progress(message: str) -> None:
+    """A long step begins (measuring a cell, calibrating): shown on a terminal, unless --quiet."""
+    click.get_current_context().find_object(Context).progress(message)
+
+
+def localhost_calibration():
+    """The localhost plugin's calibration module (calibrate, validate); bad input if it is not installed."""
+    try:
+        from chipfit_localhost import calibration
+    except ImportError as error:
+        raise ChipfitError(f"calibration needs the chipfit_localhost plugin: {error}") from None
+    return calibration

@@ -1,0 +1,41 @@
+"""``chipfit estimate``: model one cell from the command line.
+"""
+
+from __future__ import annotations
+
+import click
+
+from chipfit.errors import ChipfitError
+from chipfit.cli.app import Context, FORMAT_HELP, pick_renderer, cli
+from chipfit.cli.run import finish
+
+
+@cli.command()
+@click.argument("device")
+@click.argument("workload")
+@click.option("--scenario", default="single-stream", show_default=True,
+              help="single-stream, offline, server or training.")
+@click.option("--batch", type=int, help="Samples per batch (default: the workload's).")
+@click.option("--precision", help="fp64 fp32 tf32 fp16 bf16 fp8 int8 int4 (default: the workload's).")
+@click.option("--count", type=int, default=1, show_default=True, help="Devices (training).")
+@click.option("--target-ms", type=float, help="Latency target in milliseconds.")
+@click.option("--format", "fmt", help=FORMAT_HELP)
+@click.option("-o", "--output", help="Write the report to this file.")
+@click.pass_obj
+def estimate(obj: Context, device, workload, scenario, batch, precision, count, target_ms, fmt, output) -> None:
+    """Model one cell: DEVICE running WORKLOAD (ids from 'chipfit devices' and 'chipfit workloads')."""
+    from chipfit.spec import GroupSpec, Spec
+    from chipfit import runner
+
+    group = GroupSpec(id="estimate", devices=[device], workloads=[workload], scenario=scenario, batch=batch,
+                      precision=precision, count=count, latency_target_ms=target_ms)
+    try:
+        group.to_scenario()
+    except ValueError as error:
+        raise ChipfitError(f"bad option: {error}") from None
+    renderer = pick_renderer(obj, fmt, output)
+    obj.catalogue.device(device)
+    obj.catalogue.workload(workload)
+    spec = Spec(title=f"{device} x {workload}", groups=[group])
+    report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
+    finish(obj, renderer, report, output)
