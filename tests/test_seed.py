@@ -68,10 +68,55 @@ def test_report_names_where_it_was_made(seed_report):
     assert seed_report["created"]
 
 
-def test_compile_takes_about_a_minute_on_the_i5(seed_report):
+def test_compile_claim_is_judged_at_the_default_tolerance(seed_report):
+    """The compile claim is not loosened to pass: the default tolerance holds and the verdict says what it is."""
     claim = _claim(seed_report, "Compiling the Linux kernel")
-    assert claim["verdict"] == "agrees"
-    assert claim["value"] == pytest.approx(60, rel=0.3)
+    assert claim["tolerance"] == 0.25
+    assert claim["value"] == pytest.approx(60, rel=0.5)
+    expected = "agrees" if abs(claim["value"] / 60 - 1) <= 0.25 else "differs"
+    assert claim["verdict"] == expected
+
+
+def test_no_seed_claim_loosens_its_tolerance_beyond_the_default():
+    import tomllib
+
+    spec = tomllib.loads(SEED_SPEC.read_text(encoding="utf-8"))
+    assert all(claim.get("tolerance", 0.25) <= 0.25 for claim in spec["claims"])
+
+
+def test_the_first_table_answers_an_ai_question_and_the_compile_check_stays(seed_report):
+    groups = [group["id"] for group in seed_report["spec"]["groups"]]
+    assert groups[0] == "vision"
+    assert "compile" in groups
+
+
+def test_seed_explanations_hold_no_hand_typed_results():
+    """Ratios like '~107x' or '96 million' in a why go stale: they are computed claims instead."""
+    import re
+    import tomllib
+
+    spec = tomllib.loads(SEED_SPEC.read_text(encoding="utf-8"))
+    texts = [claim.get("why", "") for claim in spec["claims"]] + [g.get("note", "") for g in spec["groups"]]
+    stale = re.compile(r"~\s*\d|\b\d+(\.\d+)?x\b|\b\d+ million\b")
+    assert [text for text in texts if stale.search(text)] == []
+
+
+@pytest.mark.parametrize(("starts", "low", "high"), [
+    ("Peak against peak", 50, 500),                      # was typed as '~107x'
+    ("Training over one inference at the training", 5e7, 2e8),   # was '96 million'
+    ("Like for like", 1.0, 2.0),                          # was '~1.3x'
+])
+def test_figures_the_explanations_rely_on_are_computed(seed_report, starts, low, high):
+    claim = _claim(seed_report, starts)
+    assert claim["verdict"] == "computed"
+    assert low < claim["value"] < high
+
+
+@pytest.mark.parametrize("claim_text", ["The InferX X1 beats", "Compiling the Linux kernel", "The MI300A gives"])
+def test_seed_claims_cite_the_articles_by_name(seed_report, claim_text):
+    source = _claim(seed_report, claim_text)["source"]
+    assert "seed article" not in source
+    assert any(name in source for name in ("How Inferencing Differs From Training", "Tech Explainer:", "Derek Au on AI"))
 
 
 def test_mi300a_fp32_per_watt_is_about_2_6x_the_mi250x(seed_report):
