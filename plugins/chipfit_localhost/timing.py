@@ -1,6 +1,7 @@
 """A measurement harness: warm-up, calibrated blocks, many replicates, median and its CI, adaptive stop.
 
-What it takes from the best harnesses (see DATASHEETS.md, "Measuring well"):
+What it takes from the best harnesses (pyperf's documentation, https://pyperf.readthedocs.io ; PyTorch's
+``torch.utils.benchmark`` documentation, https://pytorch.org/docs/stable/benchmark_utils.html):
 
 - warm-up calls before anything is timed (caches, page faults, lazy initialisation, JIT);
 - blocks: a sample times ``block`` back-to-back calls, the block grown until it lasts at least
