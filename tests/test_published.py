@@ -205,3 +205,14 @@ def test_a_value_loads_exactly_when_positive_and_finite(tmp_path_factory, value)
     else:
         with pytest.raises(SpecError, match="'value'"):
             published.load(path)
+
+
+def test_every_field_is_documented():
+    import attrs
+    from support import ROOT
+
+    page = (ROOT / "docs" / "published.md").read_text(encoding="utf-8")
+    fields = [f"`{f.name}`" for f in attrs.fields(published.PublishedResult) if f.name != "source"]
+    fields += [f"`source.{f.name}`" for f in attrs.fields(published.Source)]
+    missing = [field for field in fields if field not in page]
+    assert not missing, f"docs/published.md does not document {missing}"
