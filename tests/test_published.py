@@ -127,6 +127,7 @@ def test_a_good_file_loads(tmp_path):
     ({"suite": 'suite = "MLPerf Training v3.0"'}, ["'row-two'", "'suite'", "kept aside"]),
     ({"suite": 'suite = "MLPerf Inference v2.1"'}, ["'row-two'", "'suite'"]),
     ({"submitter": 'submitter = "AMD"'}, ["'row-two'", "'submitter'", "kept aside"]),
+    ({"device": 'device = "amd-instinct-mi300x"'}, ["'row-two'", "'device'", "kept aside"]),
     ({"where": 'where = ""'}, ["'row-two'", "'source.where'"]),
 ])
 def test_a_bad_value_names_file_line_row_and_field(tmp_path, changes, fragments):

@@ -116,9 +116,11 @@ def _value(row: PublishedResult) -> str | None:
     return None
 
 
-def _kept_aside(row: PublishedResult) -> str | None:
-    if row.suite == "MLPerf Inference v4.1" and row.submitter.lower() == "amd":
-        return "AMD's MLPerf Inference v4.1 submissions are kept aside for independent checks"
+def _kept_aside(row: PublishedResult, field: str) -> str | None:
+    # AMD's own v4.1 submissions, and (to be safe) any v4.1 row on AMD hardware, such as a partner's MI300X
+    amd = row.submitter.lower() == "amd" if field == "submitter" else row.device.startswith("amd-")
+    if row.suite == "MLPerf Inference v4.1" and amd:
+        return "AMD's MLPerf Inference v4.1 submissions (and v4.1 rows on AMD hardware) are kept aside for independent checks"
     return None
 
 
@@ -130,7 +132,8 @@ def _nonempty(value: str) -> str | None:
 _CHECKS: tuple[tuple[str, Callable[[PublishedResult], str | None]], ...] = (
     ("id", lambda row: None if _KEBAB.match(row.id) else f"{row.id!r} is not kebab-case"),
     ("suite", lambda row: _suite(row.suite)),
-    ("submitter", _kept_aside),
+    ("submitter", lambda row: _kept_aside(row, "submitter")),
+    ("device", lambda row: _kept_aside(row, "device")),
     ("division", lambda row: _one_of(DIVISIONS)(row.division)),
     ("scenario", lambda row: _one_of(SCENARIOS)(row.scenario)),
     ("metric", lambda row: _one_of(tuple(METRICS))(row.metric)),
