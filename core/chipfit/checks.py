@@ -24,6 +24,7 @@ PLAUSIBLE = {
     "memory_capacity": (1e5, 10e12),
     "power": (0.1, 20e3),
     "price": (1.0, 10e6),
+    "cloud_price_per_hour": (0.01, 1e3),
     "year": (1990, 2035),
     "interconnect_bandwidth": (1e8, 100e12),
     "general_ops": (1e8, 1e15),
@@ -33,7 +34,7 @@ PLAUSIBLE = {
 
 #: Figures every device must cite when it sets them.
 CITED = ("memory_bandwidth", "memory_capacity", "power", "year", "price", "interconnect_bandwidth", "general_ops",
-         "on_chip_memory")
+         "on_chip_memory", "cloud_price_per_hour")
 
 
 @attrs.frozen

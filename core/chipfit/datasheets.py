@@ -36,6 +36,7 @@ _KEYS = {
     "general_ops": "general_tops",
     "sparse_peak_ops": "sparse_peak_tops",
     "on_chip_memory": "on_chip_memory_mb",
+    "cloud_price_per_hour": "cloud_usd_per_hour",
 }
 
 
@@ -79,6 +80,8 @@ class DatasheetEntry:
     on_chip_memory_mb: float | None = None
     power_kind: str = ""
     price_date: str = ""
+    cloud_usd_per_hour: float | None = None
+    cloud_price_date: str = ""
     unconfirmed: list[str] = attrs.field(factory=list)
     unusual: list[str] = attrs.field(factory=list)
     sources: dict[str, str] = attrs.field(factory=dict)
@@ -112,6 +115,8 @@ class DatasheetEntry:
             on_chip_memory=scaled(self.on_chip_memory_mb, MEGA),
             power_kind=self.power_kind,
             price_date=self.price_date,
+            cloud_price_per_hour=self.cloud_usd_per_hour,
+            cloud_price_date=self.cloud_price_date,
             efficiency=efficiency,
             sources={_field(key): text for key, text in self.sources.items()},
             derivations={_field(key): text for key, text in self.derived.items()},

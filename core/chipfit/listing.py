@@ -196,6 +196,9 @@ def device_card(catalogue: Catalogue, device) -> str:
     out += line("power", ("unknown" if device.power is None else si_number(device.power, "W"))
                 + (f" ({device.power_kind})" if device.power_kind else ""), "power")
     out += line("price", money(device.price) + (f" ({device.price_date})" if device.price_date else ""), "price")
+    if device.cloud_price_per_hour is not None:
+        out += line("cloud price", f"${device.cloud_price_per_hour:,.2f}/h per device"
+                    + (f" ({device.cloud_price_date})" if device.cloud_price_date else ""), "cloud_price_per_hour")
     if device.interconnect_bandwidth is not None:
         out += line("interconnect", si_number(device.interconnect_bandwidth, "B/s"), "interconnect_bandwidth")
     if device.general_ops is not None:

@@ -507,7 +507,9 @@ def select(report: Any, *, where: str | None = None, sort: str | None = None,
     """
     if not where and not sort:
         return report
-    known = known_keys(report.rows, derived or ())
+    from chipfit.units import METRIC_DISPLAY
+
+    known = known_keys(report.rows, [*METRIC_DISPLAY, *(derived or ())])
     rows = list(report.rows)
     if where:
         condition = parse_filter(where, known)

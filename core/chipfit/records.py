@@ -295,6 +295,8 @@ class Device:
     ``power_kind`` says what ``power`` is (TDP, typical board power, max module power…).
     ``power`` or ``year`` of None: not known (this machine's own CPU); energy is then unavailable.
     ``measurable``: a plugin can run work on this device here (``chipfit_measure`` answers for it).
+    ``cloud_price_per_hour`` is an on-demand rental price in USD per device-hour (where one is
+    published: provider, date and derivation in ``sources``/``derivations``), dated by ``cloud_price_date``.
     ``unusual`` names figures deliberately outside the plausible ranges of :mod:`chipfit.checks`.
     ``memory_capacity`` of None: the device keeps no model in memory of its own (weights stream from
     the host over ``memory_bandwidth``, the host link), so capacity never limits it.
@@ -326,6 +328,8 @@ class Device:
     on_chip_memory: float | None = attrs.field(default=None, validator=positive)
     power_kind: str = ""
     price_date: str = ""
+    cloud_price_per_hour: float | None = attrs.field(default=None, validator=positive)
+    cloud_price_date: str = ""
     unusual: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     measurable: bool = False
     sources: dict[str, str] = attrs.field(factory=dict, converter=_sources)

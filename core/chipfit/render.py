@@ -145,6 +145,16 @@ def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str) -> str:
     return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True, maxcolwidths=[None, 60])
 
 
+def cost_note(report: Report) -> str:
+    """What a report's cost metrics assume (service life, electricity price), or "" when no row is priced."""
+    from chipfit import tco
+
+    if not any(key in row.metrics for row in report.rows for key in tco.COST_KEYS):
+        return ""
+    text = tco.inputs_of(report.spec).describe()
+    return text[:1].upper() + text[1:] + "."
+
+
 def _document(report: Report, *, markdown: bool, explain: bool = True,
               figures: dict[str | None, list[str]] | None = None) -> str:
     tablefmt = "github" if markdown else "simple"
@@ -160,6 +170,9 @@ def _document(report: Report, *, markdown: bool, explain: bool = True,
             + (f" Ratios are against {report.baseline}." if report.baseline else "")
             + (" Model error: (model - measured) / measured." if any("model_error" in r.metrics for r in report.rows)
                else ""), ""]
+    costs = cost_note(report)
+    if costs:
+        out += [costs, ""]
     if report.interrupted:
         out += ["INTERRUPTED: the rows below are those finished before the interrupt; claims were not checked.", ""]
     figures = figures or {}

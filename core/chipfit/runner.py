@@ -20,7 +20,7 @@ import pluggy
 from chipfit import claims as claim_checks
 from chipfit import fleet
 from chipfit import metrics as derived_metrics
-from chipfit import tomlfile
+from chipfit import tco, tomlfile
 from chipfit.catalogue import Catalogue, HookFailure, call_first
 from chipfit.cells import estimate_cell, malformed
 from chipfit.errors import ChipfitError, PluginError, UnknownIdError
@@ -236,7 +236,10 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     measured: dict[int, Result] = {}
     tasks = []
 
+    costs = spec.costs()
+
     def add(row: Result, group: str) -> Result:
+        row = tco.priced(row, known.get(row.device), costs)
         row = attrs.evolve(_with_derived(row, catalogue), group=group)
         if on_row:
             on_row(row)

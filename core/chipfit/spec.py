@@ -9,6 +9,8 @@ devices x workloads under one scenario, and optional claims to check against the
     measure_budget_s = 2            # optional: seconds of timing per measured cell
     executor = "ray"                # optional: where measured cells run (default local: this machine)
     address = "head-node:6379"      # optional: the cluster the executor joins (--address overrides)
+    electricity_usd_per_kwh = 0.12  # optional: prices electricity in the owned cost per million samples
+    service_life_years = 3          # optional: years the hardware's cost is spread over (default 3)
 
     [[groups]]
     id = "vision"
@@ -38,6 +40,7 @@ import attrs
 from chipfit import tomlfile
 from chipfit.errors import SpecError
 from chipfit.records import Scenario
+from chipfit.tco import DEFAULT_SERVICE_LIFE_YEARS, CostInputs
 from chipfit.units import MILLI
 
 
@@ -105,6 +108,12 @@ class Spec:
     measure_budget_s: float = 2.0
     executor: str | None = None
     address: str | None = None
+    electricity_usd_per_kwh: float | None = None
+    service_life_years: float = DEFAULT_SERVICE_LIFE_YEARS
+
+    def costs(self) -> CostInputs:
+        """The buyer's cost inputs (:mod:`chipfit.tco`)."""
+        return CostInputs(self.electricity_usd_per_kwh, self.service_life_years)
 
 
 def load(path: str | Path) -> tuple[Spec, str]:
@@ -123,6 +132,11 @@ def parse(text: str, data: dict, where: str) -> Spec:
     if spec.measure_budget_s <= 0:
         raise SpecError(f"measure_budget_s must be > 0, got {spec.measure_budget_s:g}", path=where,
                         line=tomlfile.locate(text, ["measure_budget_s"]))
+    for key in ("electricity_usd_per_kwh", "service_life_years"):
+        value = getattr(spec, key)
+        if value is not None and not 0 < value < float("inf"):
+            raise SpecError(f"{key} must be a positive number, got {value:g}", path=where,
+                            line=tomlfile.locate(text, [key]))
     seen: set[str] = set()
     for index, group in enumerate(spec.groups):
         at = ["groups", index]

@@ -101,6 +101,14 @@ METRIC_DISPLAY = {
     "ops_per_w": ("ops/s per W", lambda v: si_number(v, "ops/J")),
     "peak_ops_per_w": ("peak ops/s per W", lambda v: si_number(v, "ops/J")),
     "ops_per_s_per_usd": ("ops/s per $", lambda v: si_number(v, "ops/s/$")),
+    "cloud_usd_per_hour": ("cloud $/h", lambda v: f"${v:,.2f}"),
+    "tco_usd": ("owned cost", money),
+    "energy_cost_usd": ("electricity cost", money),
+    "usd_per_million_samples": ("$/M samples", lambda v: f"${v:.3g}"),
+    "cloud_usd_per_million_samples": ("cloud $/M samples", lambda v: f"${v:.3g}"),
+    "usd_per_million_tokens": ("$/M tokens", lambda v: f"${v:.3g}"),
+    "cloud_usd_per_million_tokens": ("cloud $/M tokens", lambda v: f"${v:.3g}"),
+    "cloud_train_cost_usd": ("cloud cost to train", money),
 }
 
 
