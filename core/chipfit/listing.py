@@ -14,7 +14,7 @@ def _slug(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def _keep(value: str, wanted: Iterable[str]) -> bool:
+def keeps(value: str, wanted: Iterable[str]) -> bool:
     """Whether a filter keeps a value: no filter, or a match ignoring case, spaces and hyphens."""
     wanted = [_slug(w) for w in wanted]
     return not wanted or _slug(value) in wanted
@@ -36,7 +36,7 @@ SORTABLE = ("power", "price", "memory_bandwidth", "memory_capacity", "year", "ge
 def _selected(catalogue: Catalogue, kind, segment, vendor, precision, capability, sort_by):
     devices = [
         device for device in catalogue.devices.values()
-        if _keep(device.kind, kind) and _keep(device.segment, segment) and _keep(device.vendor, vendor)
+        if keeps(device.kind, kind) and keeps(device.segment, segment) and keeps(device.vendor, vendor)
         and all(p in {str(q) for q in device.peak_ops} for p in precision)
         and all(c in {str(k) for k in device.capabilities} for c in capability)
     ]
@@ -118,7 +118,7 @@ def workload_rows(catalogue: Catalogue, *, phase=(), machine=False):
                "operators", "plugin"]
     rows = []
     for workload in catalogue.workloads.values():
-        if not _keep(workload.phase, phase):
+        if not keeps(workload.phase, phase):
             continue
         count = sum(op.repeat for op in workload.operators)
         if machine:

@@ -25,6 +25,7 @@ from chipfit.catalogue import Catalogue, HookFailure, call_first
 from chipfit.cells import estimate_cell, malformed
 from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import (
+    Device,
     Phase,
     Report,
     Result,
@@ -58,6 +59,11 @@ def with_model_error(rows: list[Result], workloads: dict[str, Workload]) -> list
                 row = attrs.evolve(row, metrics={**row.metrics, "model_error": mine / theirs - 1})
         out.append(row)
     return out
+
+
+def complete_row(row: Result, device: Device | None, catalogue: Catalogue, costs: tco.CostInputs) -> Result:
+    """A row as a report holds it: with its cost metrics (:mod:`chipfit.tco`) and the plugins' derived metrics."""
+    return _with_derived(tco.priced(row, device, costs), catalogue)
 
 
 def _with_derived(row: Result, catalogue: Catalogue) -> Result:
@@ -239,8 +245,7 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     costs = spec.costs()
 
     def add(row: Result, group: str) -> Result:
-        row = tco.priced(row, known.get(row.device), costs)
-        row = attrs.evolve(_with_derived(row, catalogue), group=group)
+        row = attrs.evolve(complete_row(row, known.get(row.device), catalogue, costs), group=group)
         if on_row:
             on_row(row)
         return row

@@ -1,0 +1,427 @@
+"""Which chip fits: every configuration (device x count x precision, the batch and split the model picks) of
+one workload, the feasible ones ranked by an objective, the Pareto front of two, and why the rest fail.
+
+Every configuration is modelled by the same path as ``chipfit estimate`` (the ``chipfit_estimate``
+hook, then costs and derived metrics), so a ranked row and ``chipfit estimate DEVICE WORKLOAD
+--scenario … --precision … --count …`` of the same configuration are equal. Modelled, never measured,
+unless ``measure`` re-runs the top rows on devices this machine holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from chipfit import query
+from chipfit.errors import ChipfitError
+from chipfit.records import Device, Precision, Report, Result, Scenario, ScenarioKind, Workload, to_precision
+from chipfit.tco import CostInputs
+from chipfit.units import display, duration, label, si_number
+
+#: ``--by`` words and the metric keys they mean, in order of preference (the first a row has).
+OBJECTIVES: dict[str, tuple[str, ...]] = {
+    "cost": ("hardware_cost_usd", "cloud_usd_per_hour"),
+    "power": ("power_w",),
+    "energy": ("energy_per_sample_j", "energy_j"),
+    "latency": ("ttft_s", "latency_s", "time_to_train_s"),
+    "time-to-train": ("time_to_train_s",),
+    "throughput": ("output_tokens_per_s", "throughput_sps"),
+    "cost-per-token": ("usd_per_million_tokens", "cloud_usd_per_million_tokens"),
+    "cost-per-sample": ("usd_per_million_samples", "cloud_usd_per_million_samples"),
+    "cloud-cost": ("cloud_usd_per_million_tokens", "cloud_usd_per_million_samples", "cloud_train_cost_usd"),
+}
+
+#: The objective when none is named, per scenario.
+DEFAULT_OBJECTIVE = {ScenarioKind.SINGLE_STREAM: "latency", ScenarioKind.OFFLINE: "throughput",
+                     ScenarioKind.SERVER: "throughput", ScenarioKind.TRAINING: "time-to-train"}
+
+#: Metrics a fit adds to its rows (not the model's: left out when comparing with ``chipfit estimate``).
+FIT_KEYS = ("rank", "binding_limit", "pareto", "precision", "count")
+
+
+@attrs.frozen
+class Constraint:
+    """One limit a configuration must meet: ``key`` at most (or at least) ``limit``; ``option`` as the user gave it."""
+
+    option: str
+    key: str
+    limit: float
+    at_most: bool
+    what: str  # "target", "power", "cost" …: what binds when this is the tightest
+
+    def ratio(self, value: float) -> float:
+        """How much of the limit a value uses: 1.0 is exactly at it, above 1 breaks it."""
+        if self.at_most:
+            return value / self.limit
+        return self.limit / value if value > 0 else math.inf
+
+    def check(self, values: Mapping[str, Any]) -> tuple[bool, str]:
+        """Whether a row meets it, and if not, why (with the figures)."""
+        value = values.get(self.key)
+        if value is None or isinstance(value, (bool, str)):
+            return False, f"{self.option}: the row has no {label(self.key)} ({self.key})"
+        if self.ratio(value) <= 1.0:
+            return True, ""
+        sign = ">" if self.at_most else "<"
+        return False, f"{self.option}: {label(self.key)} {display(self.key, value)} {sign} {display(self.key, self.limit)}"
+
+
+@attrs.frozen
+class FitQuery:
+    """What ``chipfit fit`` asks: a workload, a scenario, constraints, filters and an objective."""
+
+    workload: str
+    scenario: ScenarioKind = attrs.field(default=ScenarioKind.SINGLE_STREAM, converter=ScenarioKind)
+    target_s: float | None = None
+    fps: float | None = None
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    min_throughput: float | None = None
+    max_power_w: float | None = None
+    max_cost_usd: float | None = None
+    segments: tuple[str, ...] = ()
+    vendors: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    precisions: tuple[str, ...] = ()
+    max_count: int = 8
+    by: str | None = None
+    where: str | None = None
+    pareto: tuple[str, str] | None = None
+    top: int = 10
+    costs: CostInputs = CostInputs()
+
+    def latency_target(self) -> float | None:
+        """The scenario's latency target in seconds (``--target-ms``, or one frame at ``--fps``)."""
+        if self.target_s is not None:
+            return self.target_s
+        return 1 / self.fps if self.fps else None
+
+    def constraints(self) -> list[Constraint]:
+        """The limits every feasible configuration meets."""
+        out = []
+        target = self.latency_target()
+        if target is not None:
+            given = f"--target-ms {self.target_s * 1e3:g}" if self.target_s is not None else f"--fps {self.fps:g}"
+            if self.scenario is ScenarioKind.OFFLINE:
+                out.append(Constraint(given, "throughput_sps", 1 / target, False, "target"))
+            elif self.scenario is not ScenarioKind.TRAINING:
+                out.append(Constraint(given, "latency_s", target, True, "target"))
+            else:
+                out.append(Constraint(given, "time_to_train_s", target, True, "target"))
+        if self.ttft_s is not None:
+            out.append(Constraint(f"--ttft-ms {self.ttft_s * 1e3:g}", "ttft_s", self.ttft_s, True, "TTFT"))
+        if self.tpot_s is not None:
+            out.append(Constraint(f"--tpot-ms {self.tpot_s * 1e3:g}", "tpot_s", self.tpot_s, True, "TPOT"))
+        if self.min_throughput is not None:
+            out.append(Constraint(f"--min-throughput {self.min_throughput:g}", "throughput_sps", self.min_throughput,
+                                  False, "throughput"))
+        if self.max_power_w is not None:
+            out.append(Constraint(f"--max-power-w {self.max_power_w:g}", "power_w", self.max_power_w, True, "power"))
+        if self.max_cost_usd is not None:
+            out.append(Constraint(f"--max-cost-usd {self.max_cost_usd:g}", "hardware_cost_usd", self.max_cost_usd,
+                                  True, "cost"))
+        return out
+
+    def check(self) -> None:
+        """Limits that no configuration could meet (zero, negative, not a number) are bad input.
+
+        :raises ChipfitError: naming the option.
+        """
+        for option, value in (("--target-ms", self.target_s), ("--fps", self.fps), ("--ttft-ms", self.ttft_s),
+                              ("--tpot-ms", self.tpot_s), ("--min-throughput", self.min_throughput),
+                              ("--max-power-w", self.max_power_w), ("--max-cost-usd", self.max_cost_usd)):
+            if value is not None and not (0 < value < math.inf):
+                raise ChipfitError(f"{option} must be a positive number, got {value:g}: no configuration can meet it")
+        if self.target_s is not None and self.fps is not None:
+            raise ChipfitError("--target-ms and --fps both set a latency target: give one")
+        if self.max_count < 1:
+            raise ChipfitError(f"--max-count must be at least 1, got {self.max_count}")
+        if self.top < 1:
+            raise ChipfitError(f"--top must be at least 1, got {self.top}")
+
+
+@attrs.frozen
+class Configuration:
+    """One point of the search: a device, how many, at which precision (the model picks batch and split)."""
+
+    device: Device
+    count: int
+    precision: Precision
+
+
+@attrs.frozen
+class FitResult:
+    """The answer: ranked feasible rows, the Pareto front, the infeasible devices and why, and what was counted."""
+
+    query: FitQuery
+    objective: str
+    ranked: tuple[Result, ...]
+    pareto: tuple[Result, ...]
+    infeasible: dict[str, str]
+    configurations_evaluated: int
+    devices_considered: int
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready summary (``configurations_evaluated``, infeasible devices, the Pareto front)."""
+        return {
+            "workload": self.query.workload,
+            "scenario": str(self.query.scenario),
+            "objective": self.objective,
+            "constraints": [c.option for c in self.query.constraints()] + ([f"--where {self.query.where}"]
+                                                                         if self.query.where else []),
+            "configurations_evaluated": self.configurations_evaluated,
+            "devices_considered": self.devices_considered,
+            "feasible": len(self.ranked),
+            "pareto": None if self.query.pareto is None else {
+                "objectives": list(self.pareto_keys), "front": [_point(row) for row in self.pareto]},
+            "infeasible": self.infeasible,
+            "modelled": True,
+            "costs": self.query.costs.describe(),
+        }
+
+    @property
+    def pareto_keys(self) -> tuple[str, ...]:
+        """The metric keys of the two Pareto objectives."""
+        if self.query.pareto is None:
+            return ()
+        rows = list(self.ranked)
+        return tuple(objective_key(name, rows) for name in self.query.pareto)
+
+
+def _point(row: Result) -> dict[str, Any]:
+    return {"device": row.device, "count": row.scenario.count, "precision": str(row.scenario.precision),
+            "batch": row.metrics.get("batch")}
+
+
+def objective_key(name: str, rows: Sequence[Result], known: Iterable[str] = ()) -> str:
+    """The metric key an objective word (``cost``, ``latency`` …) or key means for these rows.
+
+    :raises query.QueryError: a word that is neither an objective nor a known metric key.
+    """
+    if name in OBJECTIVES:
+        present = {key for row in rows for key in row.metrics}
+        return next((key for key in OBJECTIVES[name] if key in present), OBJECTIVES[name][0])
+    allowed = set(known) | {key for row in rows for key in row.metrics}
+    if name not in allowed:
+        from chipfit.errors import suggest
+
+        close = suggest(name, [*OBJECTIVES, *allowed])
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise query.QueryError(f"--by {name!r}: not an objective ({', '.join(OBJECTIVES)}) nor a metric key{hint}")
+    return name
+
+
+def select_devices(devices: Mapping[str, Device], fit: FitQuery) -> list[Device]:
+    """The devices the filters leave, in id order.
+
+    :raises ChipfitError: a filter left none; the message names the filter that emptied the set.
+    """
+    from chipfit.listing import keeps as matches
+
+    left = sorted(devices.values(), key=lambda device: device.id)
+    steps: list[str] = [f"{len(left)} devices"]
+    filters: list[tuple[str, Callable[[Device], bool]]] = [
+        (f"--segment {','.join(fit.segments)}", lambda d: matches(str(d.segment), fit.segments)),
+        (f"--vendor {','.join(fit.vendors)}", lambda d: matches(d.vendor, fit.vendors)),
+        (f"--kind {','.join(fit.kinds)}", lambda d: matches(str(d.kind), fit.kinds)),
+    ]
+    explicit = [p for p in fit.precisions if p != "any"]
+    if explicit:
+        wanted = {to_precision(p) for p in explicit}
+        filters.append((f"--precision {','.join(explicit)}", lambda d: bool(wanted & set(d.peak_ops))))
+    for option, keep in filters:
+        if option.split(" ", 1)[1] == "":
+            continue
+        left = [device for device in left if keep(device)]
+        steps.append(f"{option} leaves {len(left)}")
+        if not left:
+            raise ChipfitError(f"no device left after the filters: {', '.join(steps)}")
+    return left
+
+
+def configurations(devices: Sequence[Device], workload: Workload, fit: FitQuery) -> list[Configuration]:
+    """Every device x count x precision the search models (counts 1, 2, 4 … up to ``max_count``)."""
+    counts = sorted({*(2 ** k for k in range(int(math.log2(fit.max_count)) + 1)), fit.max_count})
+    out = []
+    for device in devices:
+        if "any" in fit.precisions:
+            precisions = list(device.peak_ops) or [workload.precision]
+        elif fit.precisions:
+            precisions = [p for p in map(to_precision, fit.precisions) if p in device.peak_ops]
+        else:
+            precisions = [workload.precision]
+        out += [Configuration(device, count, precision) for precision in precisions for count in counts]
+    return out
+
+
+def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, Scenario], Result]) -> FitResult:
+    """Model every configuration, keep those that meet every constraint, rank them by the objective.
+
+    ``evaluate`` models one cell as a report holds it (``chipfit estimate``'s path).
+
+    :raises ChipfitError: bad constraints, a filter or constraint that leaves nothing (naming it).
+    """
+    fit.check()
+    workload = catalogue.workload(fit.workload)
+    devices = select_devices(catalogue.devices, fit)
+    constraints = fit.constraints()
+    known = query.known_keys((), [*_registered_keys(catalogue)])
+    condition = query.parse_filter(fit.where, known) if fit.where else None
+    for name in (fit.by, *(fit.pareto or ())):  # a misspelt objective fails before anything is modelled
+        if name is not None:
+            objective_key(name, [], known)
+    target = fit.latency_target() if fit.scenario is not ScenarioKind.TRAINING else None
+    rows: list[Result] = []
+    for config in configurations(devices, workload, fit):
+        scenario = Scenario(fit.scenario, None, config.precision, config.count, target)
+        rows.append(evaluate(config.device, workload, scenario))
+    objective = objective_key(fit.by or DEFAULT_OBJECTIVE[fit.scenario], [r for r in rows if r.ok], known)
+    feasible, failures = [], {}
+    passed = {c.option: 0 for c in constraints}
+    for row in rows:
+        if not row.ok:
+            failures.setdefault(row.device, []).append((math.inf, row.scenario.count, row.reason))
+            continue
+        values = query.row_values(row)
+        worst, why = 0.0, ""
+        for constraint in constraints:
+            ok, reason = constraint.check(values)
+            if ok:
+                passed[constraint.option] += 1
+            else:
+                value = values.get(constraint.key)
+                ratio = constraint.ratio(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    else math.inf
+                if ratio >= worst:
+                    worst, why = ratio, reason
+        if not why and condition is not None and not condition.matches(values):
+            worst, why = 1.0, f"--where {fit.where!r} is false"
+        if why:
+            failures.setdefault(row.device, []).append((worst, row.scenario.count, f"{why} at {_config_text(row)}"))
+        else:
+            feasible.append(row)
+    if not feasible:
+        ok_rows = sum(row.ok for row in rows)
+        counts = ", ".join(f"{option} is met by {count}" for option, count in passed.items())
+        raise ChipfitError(
+            f"no configuration of {workload.id} fits: {len(rows)} evaluated on {len(devices)} devices, {ok_rows} "
+            f"modelled" + (f"; {counts}" if counts else "") + (f"; --where {fit.where!r} left none" if fit.where
+                                                               else "")
+            + ". Closest per device: " + "; ".join(f"{device}: {min(reasons)[2]}"
+                                                   for device, reasons in sorted(failures.items())[:8]))
+    ranked = rank(feasible, objective)
+    pareto_front: list[Result] = []
+    if fit.pareto is not None:
+        keys = [objective_key(name, feasible, known) for name in fit.pareto]
+        pareto_front = pareto(feasible, keys)
+    front_ids = {id(row) for row in pareto_front}
+    feasible_devices = {row.device for row in feasible}
+    infeasible = {device: min(reasons)[2] for device, reasons in sorted(failures.items())
+                  if device not in feasible_devices}
+    shown = [_annotated(row, index + 1, constraints, id(row) in front_ids) for index, row in enumerate(ranked)]
+    front = [row for row in shown if row.metrics.get("pareto")]
+    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices))
+
+
+def _registered_keys(catalogue: Any) -> list[str]:
+    from chipfit.tco import COST_KEYS
+    from chipfit.units import METRIC_DISPLAY
+
+    return [*METRIC_DISPLAY, *COST_KEYS, *getattr(catalogue, "metrics", {}), "ttft_s", "tpot_s",
+            "output_tokens_per_s", "kv_cache_bytes", "mfu"]
+
+
+def _config_text(row: Result) -> str:
+    batch = row.metrics.get("batch")
+    return (f"{row.scenario.count} x {row.device}, {row.scenario.precision}"
+            + (f", batch {batch:g}" if isinstance(batch, (int, float)) else ""))
+
+
+def rank(rows: Sequence[Result], objective: str) -> list[Result]:
+    """Rows best first by the objective (its better direction), then cheaper, then fewer devices."""
+    better = query.higher_is_better(objective)
+    keys = [query.SortKey(objective, bool(better)), query.SortKey("hardware_cost_usd", False),
+            query.SortKey("count", False)]
+    return query.sort_rows(rows, keys, query.row_values)
+
+
+def pareto(rows: Sequence[Result], keys: Sequence[str]) -> list[Result]:
+    """The rows no other row beats on both objectives (each in its better direction); rows lacking one are out."""
+    signs = [1.0 if query.higher_is_better(key) else -1.0 for key in keys]  # maximise sign x value
+
+    def point(row: Result) -> tuple[float, ...] | None:
+        values = [row.metrics.get(key) for key in keys]
+        if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values):
+            return None
+        return tuple(sign * float(v) for sign, v in zip(signs, values))
+
+    points = [(point(row), row) for row in rows]
+    points = [(p, row) for p, row in points if p is not None]
+    points.sort(key=lambda item: (-item[0][0], -item[0][1]))
+    front, best_second = [], -math.inf
+    for p, row in points:  # sorted by the first objective, best first: a row is on the front if it beats all before
+        if p[1] > best_second:
+            front.append(row)
+            best_second = p[1]
+    return front
+
+
+def _annotated(row: Result, rank_: int, constraints: Sequence[Constraint], on_front: bool) -> Result:
+    """A ranked row with its rank, what binds it, whether it is on the Pareto front, and its configuration."""
+    values = query.row_values(row)
+    tightest, ratio = None, -math.inf
+    for constraint in constraints:
+        value = values.get(constraint.key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and constraint.ratio(value) > ratio:
+            tightest, ratio = constraint, constraint.ratio(value)
+    if tightest is not None:
+        binding = f"{tightest.what} ({ratio:.0%} of {tightest.option})"
+    else:
+        binding = str(row.metrics.get("bound", ""))
+    return attrs.evolve(row, group="fit", metrics={
+        **row.metrics, "rank": rank_, "binding_limit": binding, "pareto": on_front,
+        "precision": str(row.scenario.precision), "count": row.scenario.count})
+
+
+def report(result: FitResult, *, environment: Mapping[str, Any] | None = None, created: str = "") -> Report:
+    """The answer as a report (every renderer prints it): the top rows, and the search's summary in ``spec.fit``."""
+    fit = result.query
+    constraints = [c.option for c in fit.constraints()] + ([f"--where {fit.where!r}"] if fit.where else [])
+    title = f"Which chip fits {fit.workload} ({fit.scenario})" + (f": {', '.join(constraints)}" if constraints else "")
+    objective = result.objective
+    columns = [objective, *[key for key in ("count", "precision", "batch", "latency_s", "throughput_sps",
+                                            "output_tokens_per_s", "ttft_s", "tpot_s", "power_w",
+                                            "hardware_cost_usd", "usd_per_million_samples", "usd_per_million_tokens",
+                                            "binding_limit") if key != objective]]
+    present = {key for row in result.ranked for key in row.metrics}
+    columns = [key for key in columns if key in present]
+    lines = [
+        f"Modelled (roofline model, datasheet figures), not measured: {result.configurations_evaluated} "
+        f"configurations of {result.devices_considered} devices evaluated, {len(result.ranked)} feasible; "
+        f"ranked by {objective} ({'highest' if query.higher_is_better(objective) else 'lowest'} first); "
+        f"the top {min(fit.top, len(result.ranked))} shown.",
+    ]
+    if result.pareto:
+        a, b = result.pareto_keys
+        lines.append(f"Pareto front of {a} and {b}: " + "; ".join(
+            f"{row.scenario.count} x {row.device} {row.scenario.precision} ({display(a, row.metrics.get(a))}, "
+            f"{display(b, row.metrics.get(b))})" for row in result.pareto))
+    if result.infeasible:
+        lines.append("Infeasible devices: " + "; ".join(f"{device}: {why}" for device, why in result.infeasible.items()))
+    rows = list(result.ranked[:fit.top])
+    spec = {"title": title, "groups": [{"id": "fit", "title": f"Top {len(rows)} by {objective}",
+                                        "columns": columns}],
+            "electricity_usd_per_kwh": fit.costs.electricity_usd_per_kwh,
+            "service_life_years": fit.costs.service_life_years,
+            "fit": result.summary()}
+    return Report(title=title, rows=rows, spec=spec, description="\n\n".join(lines),
+                  environment=dict(environment or {}), created=created)
+
+
+def describe_target(fit: FitQuery) -> str:
+    """The latency target in words (for notes)."""
+    target = fit.latency_target()
+    return "none" if target is None else f"{duration(target)} ({si_number(1 / target, 'samples/s')})"
