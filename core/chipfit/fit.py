@@ -268,7 +268,7 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
     workload = catalogue.workload(fit.workload)
     devices = select_devices(catalogue.devices, fit)
     constraints = fit.constraints()
-    known = query.known_keys((), [*_registered_keys(catalogue)])
+    known = query.known_keys((), query.registered_keys(catalogue))
     condition = query.parse_filter(fit.where, known) if fit.where else None
     for name in (fit.by, *(fit.pareto or ())):  # a misspelt objective fails before anything is modelled
         if name is not None:
@@ -324,14 +324,6 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
     shown = [_annotated(row, index + 1, constraints, id(row) in front_ids) for index, row in enumerate(ranked)]
     front = [row for row in shown if row.metrics.get("pareto")]
     return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices))
-
-
-def _registered_keys(catalogue: Any) -> list[str]:
-    from chipfit.tco import COST_KEYS
-    from chipfit.units import METRIC_DISPLAY
-
-    return [*METRIC_DISPLAY, *COST_KEYS, *getattr(catalogue, "metrics", {}), "ttft_s", "tpot_s",
-            "output_tokens_per_s", "kv_cache_bytes", "mfu"]
 
 
 def _config_text(row: Result) -> str:

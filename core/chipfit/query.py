@@ -453,6 +453,9 @@ def row_values(row: Any) -> dict[str, Any]:
     """What a filter sees of a report row (a :class:`chipfit.records.Result`): its metrics and fields."""
     scenario = row.scenario
     values = dict(row.metrics)
+    for key, value in row.metrics.items():  # {"parallelism": {"tensor": 2}} is also parallelism.tensor
+        if isinstance(value, Mapping):
+            values.update({f"{key}.{part}": inner for part, inner in value.items()})
     values.setdefault("count", scenario.count)
     if scenario.batch is not None:
         values.setdefault("batch", scenario.batch)
@@ -497,6 +500,29 @@ def higher_is_better(key: str, derived: Mapping[str, Any] | None = None) -> bool
     return None
 
 
+def registered_keys(catalogue: Any = None) -> set[str]:
+    """Every metric key a report may hold: the core's, the cost keys, LLM and training keys, plugins' derived ones."""
+    from chipfit.tco import COST_KEYS
+    from chipfit.units import METRIC_DISPLAY
+
+    derived = getattr(catalogue, "metrics", None) or {}
+    return {*METRIC_DISPLAY, *COST_KEYS, *derived, "ttft_s", "tpot_s", "output_tokens_per_s", "kv_cache_bytes", "mfu",
+            "parallelism", "parallelism.data", "parallelism.tensor", "parallelism.pipeline", "parallelism.expert"}
+
+
+def check(where: str | None, sort: str | None, catalogue: Any = None) -> None:
+    """Parse ``--where`` and ``--sort`` against the registered keys, before anything runs.
+
+    :raises QueryError: a filter or sort that does not parse or names an unknown key.
+    """
+    known = known_keys((), registered_keys(catalogue))
+    derived = getattr(catalogue, "metrics", None) or {}
+    if where:
+        parse_filter(where, known)
+    if sort:
+        parse_sort(sort, known, lambda key: higher_is_better(key, derived))
+
+
 def select(report: Any, *, where: str | None = None, sort: str | None = None,
            derived: Mapping[str, Any] | None = None) -> Any:
     """A report with only the rows ``where`` passes (all rows when None), ordered by ``sort`` within each group.
@@ -507,9 +533,7 @@ def select(report: Any, *, where: str | None = None, sort: str | None = None,
     """
     if not where and not sort:
         return report
-    from chipfit.units import METRIC_DISPLAY
-
-    known = known_keys(report.rows, [*METRIC_DISPLAY, *(derived or ())])
+    known = known_keys(report.rows, [*registered_keys(), *(derived or ())])
     rows = list(report.rows)
     if where:
         condition = parse_filter(where, known)

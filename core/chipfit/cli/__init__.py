@@ -8,6 +8,7 @@ One module per group of commands; each adds its commands to the group :data:`cli
 
 - :mod:`~chipfit.cli.catalogue`: ``plugins``, ``devices``, ``show``, ``check``, ``workloads``, ``inspect``
 - :mod:`~chipfit.cli.estimate`: ``estimate``
+- :mod:`~chipfit.cli.fit`: ``fit``
 - :mod:`~chipfit.cli.run`: ``run`` (and the run-and-record steps ``measure`` shares)
 - :mod:`~chipfit.cli.measure`: ``measure``, ``node-resources``
 - :mod:`~chipfit.cli.calibration`: ``calibrate``, ``validate``
@@ -19,11 +20,11 @@ Command modules import heavy libraries inside their commands, so ``chipfit --hel
 
 from __future__ import annotations
 
-from chipfit.cli import calibration, catalogue, estimate, measure, new_plugin, run, runs
+from chipfit.cli import calibration, catalogue, estimate, fit, measure, new_plugin, run, runs
 from chipfit.cli.app import cli
 
 #: The modules that add commands to :data:`cli` (imported for that).
-COMMAND_MODULES = (calibration, catalogue, estimate, measure, new_plugin, run, runs)
+COMMAND_MODULES = (calibration, catalogue, estimate, fit, measure, new_plugin, run, runs)
 
 __all__ = ["cli", "main"]
 

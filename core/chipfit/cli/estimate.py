@@ -7,6 +7,7 @@ import click
 
 from chipfit.errors import ChipfitError
 from chipfit.cli.app import Context, FORMAT_HELP, pick_renderer, cli
+from chipfit.cli.options import cost_inputs, cost_options
 from chipfit.cli.run import finish
 
 
@@ -21,8 +22,10 @@ from chipfit.cli.run import finish
 @click.option("--target-ms", type=float, help="Latency target in milliseconds.")
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
+@cost_options
 @click.pass_obj
-def estimate(obj: Context, device, workload, scenario, batch, precision, count, target_ms, fmt, output) -> None:
+def estimate(obj: Context, device, workload, scenario, batch, precision, count, target_ms, fmt, output,
+             electricity, service_life) -> None:
     """Model one cell: DEVICE running WORKLOAD (ids from 'chipfit devices' and 'chipfit workloads')."""
     from chipfit.spec import GroupSpec, Spec
     from chipfit import runner
@@ -36,6 +39,8 @@ def estimate(obj: Context, device, workload, scenario, batch, precision, count, 
     renderer = pick_renderer(obj, fmt, output)
     obj.catalogue.device(device)
     obj.catalogue.workload(workload)
-    spec = Spec(title=f"{device} x {workload}", groups=[group])
+    costs = cost_inputs(electricity, service_life)
+    spec = Spec(title=f"{device} x {workload}", groups=[group], electricity_usd_per_kwh=costs.electricity_usd_per_kwh,
+                service_life_years=costs.service_life_years)
     report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
     finish(obj, renderer, report, output)

@@ -10,6 +10,7 @@ import click
 
 from chipfit.errors import ChipfitError
 from chipfit.cli.app import Context, emit, FORMAT_HELP, render_report, pick_renderer, show_progress, cli
+from chipfit.cli.options import filter_options
 
 
 def executor_options(command):
@@ -35,16 +36,22 @@ def executor_options(command):
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
 @executor_options
+@filter_options
 @click.pass_obj
-def run(obj: Context, spec_path: str, fmt: str, output: str | None, **where_to_run) -> None:
-    """Run a comparison spec and print its report (the main job); the run is saved in the results store."""
-    from chipfit import spec
+def run(obj: Context, spec_path: str, fmt: str, output: str | None, where: str | None, sort_by: str | None,
+        **where_to_run) -> None:
+    """Run a comparison spec and print its report (the main job); the run is saved in the results store.
+
+    --where and --sort choose the rows shown; the store keeps them all.
+    """
+    from chipfit import query, spec
 
     parsed, text = spec.load(spec_path)
     renderer = pick_renderer(obj, fmt, output)
+    query.check(where, sort_by, obj.catalogue)  # a misspelt key fails before anything runs
     report, recorder = run_spec(obj, parsed, text=text, where=spec_path, command=f"chipfit run {spec_path}",
                                  **where_to_run)
-    finish(obj, renderer, report, output, recorder)
+    finish(obj, renderer, report, output, recorder, where=where, sort=sort_by)
 
 
 def run_spec(obj: Context, parsed, *, text: str = "", where: str, command: str, executor: str | None,
@@ -112,11 +119,15 @@ def spec_place(text: str, where: str, key: str) -> str:
     return f"{where}, line {line}: {key}" if line else ""
 
 
-def finish(obj: Context, renderer, report, output: str | None, recorder=None) -> None:
-    """Print or write the report, finish its run in the store if recorded; exit 130 if interrupted, 1 if cells
-    failed."""
+def finish(obj: Context, renderer, report, output: str | None, recorder=None, *, where: str | None = None,
+           sort: str | None = None) -> None:
+    """Print or write the report (its rows chosen by ``where`` and ordered by ``sort``), finish its run in the
+    store if recorded (every row); exit 130 if interrupted, 1 if cells failed."""
+    from chipfit import query
+
     try:
-        text = render_report(obj, renderer, report, output)
+        text = render_report(obj, renderer, query.select(report, where=where, sort=sort,
+                                                         derived=obj.catalogue.metrics), output)
     except BaseException:
         if recorder is not None:
             recorder.finish(report)

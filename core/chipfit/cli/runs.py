@@ -9,6 +9,7 @@ import click
 
 from chipfit.errors import ChipfitError
 from chipfit.cli.app import Context, emit, table, LIST_FORMATS, FORMAT_HELP, render_report, pick_renderer, cli
+from chipfit.cli.options import filter_options
 
 
 @cli.group("runs")
@@ -37,14 +38,18 @@ def runs_list(obj: Context, limit: int, fmt: str) -> None:
 @click.argument("run_id", metavar="ID")
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
+@filter_options
 @click.pass_obj
-def runs_show(obj: Context, run_id: str, fmt: str | None, output: str | None) -> None:
-    """Show a saved run's report (ID: its number, 'latest', or the start of its uid)."""
-    from chipfit import runs
+def runs_show(obj: Context, run_id: str, fmt: str | None, output: str | None, where: str | None,
+              sort_by: str | None) -> None:
+    """Show a saved run's report (ID: its number, 'latest', or the start of its uid); --where and --sort choose
+    and order its rows."""
+    from chipfit import query, runs
 
     renderer = pick_renderer(obj, fmt, output)
     with runs.open_store(obj.store) as store:
         run, report = store.run(run_id), store.report(run_id)
+    report = query.select(report, where=where, sort=sort_by, derived=obj.catalogue.metrics)
     text = render_report(obj, renderer, report, output)
     emit((runs.describe(run, store.path) if renderer.name == "text" else "") + text, output)
 
