@@ -1,0 +1,118 @@
+"""How many configurations a second the fit search evaluates: the vectorised model against the scalar one.
+
+A configuration is a device x precision x batch x count (data-parallel training on ``count`` devices,
+the all-reduce over the interconnect). Both paths run in the same process on the same synthetic
+devices (benchmarks/sweep.py's) and the ResNet-50 training workload (174 operators):
+
+- scalar: ``chipfit.model.estimate`` per configuration (the reference; a random sample of them),
+- vectorised: ``chipfit.vectorised`` over every configuration at once (numpy),
+
+and the vectorised times are checked against the scalar ones on the sample. Then ``chipfit fit`` on
+the in-tree catalogue is timed after start-up (catalogue and workload loaded, one search run first).
+Each figure is the median of ``--repeats`` runs, with the spread (min..max): the machine may be shared.
+Run: python benchmarks/fit.py [--devices N] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sweep import synthetic_devices  # noqa: E402
+
+from chipfit import fit, model, runner, vectorised  # noqa: E402
+from chipfit.catalogue import collect  # noqa: E402
+from chipfit.cells import estimate_cell  # noqa: E402
+from chipfit.plugins import get_plugin_manager  # noqa: E402
+from chipfit.records import Precision, Scenario  # noqa: E402
+
+PRECISIONS = [Precision.FP32, Precision.FP16, Precision.INT8]
+BATCHES = np.array([2 ** k for k in range(9)])  # 1 … 256
+COUNTS = np.arange(1, 65)  # 1 … 64
+
+
+def vectorised_pass(devices, workload):
+    """Every configuration's time to train (and whether the batch fits memory); the count evaluated."""
+    kernels = vectorised.KernelArrays.of(workload)
+    rows = vectorised.DeviceArrays.of(devices, workload, PRECISIONS, kernels)
+    step = vectorised.batch_times(rows, kernels, BATCHES, 1 + workload.backward_factor)
+    need = vectorised.footprints(workload, PRECISIONS, BATCHES, True)
+    fits = vectorised.fits_memory(rows, need, len(PRECISIONS))
+    train = vectorised.training_times(rows, step, workload, PRECISIONS, BATCHES, COUNTS)
+    train = np.where(fits[:, :, None], train, np.nan)
+    return train, train.size
+
+
+def spread(values: list[float]) -> str:
+    """``median (min..max)``."""
+    return f"{statistics.median(values):,.0f} ({min(values):,.0f}..{max(values):,.0f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scalar-sample", type=int, default=3000, help="configurations the scalar path models")
+    args = parser.parse_args()
+
+    pm = get_plugin_manager()
+    catalogue = collect(pm)
+    workload = catalogue.workload("resnet-50-imagenet-train")
+    devices = synthetic_devices(args.devices)
+    rng = random.Random(7)
+    sample = [(rng.randrange(len(devices)), rng.randrange(len(PRECISIONS)), rng.randrange(len(BATCHES)),
+               rng.randrange(len(COUNTS))) for _ in range(args.scalar_sample)]
+
+    vector_rates, scalar_rates = [], []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        train, evaluated = vectorised_pass(devices, workload)
+        vector_rates.append(evaluated / (time.perf_counter() - start))
+        start = time.perf_counter()
+        scalar = [model.estimate(devices[d], workload, Scenario("training", int(BATCHES[b]), PRECISIONS[p],
+                                                                 int(COUNTS[n]))) for d, p, b, n in sample]
+        scalar_rates.append(len(sample) / (time.perf_counter() - start))
+    worst = 0.0
+    for (d, p, b, n), result in zip(sample, scalar):
+        got = train[d * len(PRECISIONS) + p, b, n]
+        if result.ok:
+            worst = max(worst, abs(got / result.metrics["time_to_train_s"] - 1))
+        else:
+            assert np.isnan(got), (devices[d].id, result.reason)
+    print(f"workload: {workload.id} ({len(workload.operators)} operators); {len(devices)} synthetic devices x "
+          f"{len(PRECISIONS)} precisions x {len(BATCHES)} batches x counts 1-{COUNTS[-1]} = {evaluated:,} "
+          "configurations (data-parallel training; tensor/pipeline splits are not in the scalar model yet)")
+    print(f"vectorised: {spread(vector_rates)} configurations/s")
+    print(f"scalar (chipfit.model.estimate): {spread(scalar_rates)} configurations/s")
+    print(f"ratio (medians): {statistics.median(vector_rates) / statistics.median(scalar_rates):,.0f}x; largest "
+          f"relative difference on {len(sample)} sampled configurations: {worst:.1e}")
+
+    # chipfit fit on the in-tree catalogue, after start-up (plugins, catalogue and workload loaded)
+    asked = fit.FitQuery("mobilenet-v2", fps=30, segments=("edge",), by="power", precisions=("any",))
+    catalogue.workload(asked.workload)
+
+    def evaluate(device, work, scenario):
+        return runner.complete_row(estimate_cell(pm, device, work, scenario), device, catalogue, asked.costs)
+
+    fit.search(asked, catalogue, evaluate)  # the first call loads what the plugins load lazily: start-up
+    seconds = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        answer = fit.search(asked, catalogue, evaluate)
+        fit.report(answer)
+        seconds.append(time.perf_counter() - start)
+    print(f"chipfit fit mobilenet-v2 --fps 30 --segment edge --by power --precision any (in-tree catalogue, "
+          f"{answer.configurations_evaluated} configurations): {statistics.median(seconds) * 1e3:.0f} ms "
+          f"({min(seconds) * 1e3:.0f}..{max(seconds) * 1e3:.0f}) after start-up")
+
+
+if __name__ == "__main__":
+    main()

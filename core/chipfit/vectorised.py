@@ -1,0 +1,159 @@
+"""The roofline model over arrays: many devices x precisions x batches x counts at once, with numpy.
+
+The scalar model (:mod:`chipfit.model`) stays the reference and the one explanations describe; this
+module evaluates the same arithmetic on arrays so a search can cover millions of configurations a
+second. Per kernel ``k`` and configuration ``c`` (a device at a precision and batch)::
+
+    compute_s[c, k] = ops_k x batch_c x work / (peak_c x efficiency_c[class_k])
+    moved[c, k]     = (weights_k x scale_c x (not resident_c)
+                       + activations_k x scale_c x batch_c, zero where it fits in free on-chip bytes) x work
+    time_s[c]       = sum_k repeat_k x (max(compute_s, moved / (bandwidth_c x memory efficiency_c)) + overhead_c)
+
+and training on ``n`` devices: ``samples / (batch x n) x (step + 2 (n-1)/n x gradient bytes / interconnect)``.
+Everything per device (efficiencies, on-chip residency, the memory footprint) comes from the scalar
+model's own functions; a hypothesis property (``tests/test_vectorised.py``) checks that both paths
+give the same numbers within floating-point rounding, so a change to one that is not made to the
+other fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+from chipfit import model
+from chipfit.records import Device, Precision, Workload
+
+#: Configurations evaluated per numpy block (bounds the C x K temporaries to a few tens of MB).
+BLOCK = 2048
+
+
+@attrs.frozen
+class KernelArrays:
+    """A workload's operators as arrays (per sample, at the workload's precision)."""
+
+    ops: np.ndarray
+    weight_bytes: np.ndarray
+    activation_bytes: np.ndarray
+    repeat: np.ndarray
+    op_class: tuple[str, ...]  # per kernel
+    classes: tuple[str, ...]  # the distinct classes, in order
+    class_index: np.ndarray  # per kernel: its index in ``classes``
+
+    @classmethod
+    def of(cls, workload: Workload) -> KernelArrays:
+        """The arrays of a workload's operators, classes as the scalar model assigns them."""
+        ops = workload.operators
+        names = tuple(model.op_class(op) for op in ops)
+        classes = tuple(dict.fromkeys(names))
+        return cls(
+            np.array([op.ops for op in ops], dtype=float), np.array([op.weight_bytes for op in ops], dtype=float),
+            np.array([op.activation_bytes for op in ops], dtype=float), np.array([op.repeat for op in ops], dtype=float),
+            names, classes, np.array([classes.index(name) for name in names], dtype=np.intp))
+
+
+@attrs.frozen
+class DeviceArrays:
+    """Per (device, precision) figures the roofline needs, from the scalar model's own functions.
+
+    Rows are ``devices x precisions`` flattened (device-major); ``valid`` is False where the device
+    does not compute in that precision (its other entries are then placeholders).
+    """
+
+    rate: np.ndarray  # (rows, classes): peak x compute efficiency for each kernel class
+    memory_rate: np.ndarray  # (rows,)
+    overhead_s: np.ndarray  # (rows,)
+    scale: np.ndarray  # (rows,): bytes per value at the precision / at the workload's
+    resident: np.ndarray  # (rows,) bool: weights stay on chip
+    free: np.ndarray  # (rows,): on-chip bytes left for activations
+    capacity: np.ndarray  # (rows,): device memory (inf: none of its own)
+    interconnect: np.ndarray  # (rows,): per direction (nan: none)
+    valid: np.ndarray  # (rows,) bool
+
+    @classmethod
+    def of(cls, devices: Sequence[Device], workload: Workload, precisions: Sequence[Precision],
+           kernels: KernelArrays) -> DeviceArrays:
+        """The arrays of each device at each precision."""
+        rows = len(devices) * len(precisions)
+        rate = np.ones((rows, len(kernels.classes)))
+        memory_rate, overhead, scale, free = (np.ones(rows) for _ in range(4))
+        resident, valid = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+        capacity, interconnect = np.full(rows, np.inf), np.full(rows, np.nan)
+        row = 0
+        for device in devices:
+            efficiency, _ = model.efficiency_for(device)
+            for precision in precisions:
+                if precision in device.peak_ops:
+                    peak = device.peak_ops[precision]
+                    overall = peak * efficiency.compute_for(precision)
+                    rate[row] = [peak * efficiency.compute_for(precision, name) if efficiency.by_op_class else overall
+                                 for name in kernels.classes]
+                    memory_rate[row] = device.memory_bandwidth * efficiency.memory
+                    overhead[row] = efficiency.overhead_s
+                    scale[row] = precision.bytes_per_value / workload.precision.bytes_per_value
+                    resident[row], free[row] = model.on_chip(device, workload, precision)
+                    if device.memory_capacity is not None:
+                        capacity[row] = device.memory_capacity
+                    if device.interconnect_bandwidth is not None:
+                        interconnect[row] = device.interconnect_bandwidth
+                    valid[row] = True
+                row += 1
+        return cls(rate, memory_rate, overhead, scale, resident, free, capacity, interconnect, valid)
+
+
+def batch_times(device_rows: DeviceArrays, kernels: KernelArrays, batches: np.ndarray,
+                work_factor: float = 1.0) -> np.ndarray:
+    """Seconds per batch for every (device-precision row, batch): shape ``(rows, len(batches))``; nan where invalid."""
+    batches = np.asarray(batches, dtype=float)
+    rows = len(device_rows.valid)
+    out = np.full((rows, len(batches)), np.nan)
+    repeat_total = kernels.repeat.sum()
+    rate_per_kernel = device_rows.rate[:, kernels.class_index]  # (rows, K)
+    for start in range(0, rows, max(1, BLOCK // max(1, len(batches)))):
+        stop = min(rows, start + max(1, BLOCK // max(1, len(batches))))
+        block = slice(start, stop)
+        scale = device_rows.scale[block, None, None]  # (r, 1, 1)
+        b = batches[None, :, None]  # (1, B, 1)
+        compute_s = kernels.ops[None, None, :] * b * work_factor / rate_per_kernel[block, None, :]
+        weights = np.where(device_rows.resident[block, None, None], 0.0, kernels.weight_bytes[None, None, :] * scale)
+        activations = kernels.activation_bytes[None, None, :] * scale * b
+        activations = np.where(activations <= device_rows.free[block, None, None], 0.0, activations)
+        memory_s = (weights + activations) * work_factor / device_rows.memory_rate[block, None, None]
+        roof = np.maximum(compute_s, memory_s)
+        time_s = (roof * kernels.repeat[None, None, :]).sum(axis=2) + \
+            device_rows.overhead_s[block, None] * repeat_total
+        out[block] = np.where(device_rows.valid[block, None], time_s, np.nan)
+    return out
+
+
+def footprints(workload: Workload, precisions: Sequence[Precision], batches: Sequence[int],
+               training: bool) -> np.ndarray:
+    """Bytes a device must hold per (precision, batch): the scalar model's :func:`chipfit.model.memory_footprint`."""
+    return np.array([[model.memory_footprint(workload, precision, int(batch), training) for batch in batches]
+                     for precision in precisions])
+
+
+def fits_memory(device_rows: DeviceArrays, need: np.ndarray, n_precisions: int) -> np.ndarray:
+    """Whether each (row, batch) fits the device's memory (``need``: precisions x batches, rows device-major)."""
+    per_row = np.tile(need, (len(device_rows.valid) // n_precisions, 1))
+    return per_row <= device_rows.capacity[:, None]
+
+
+def training_times(device_rows: DeviceArrays, step_s: np.ndarray, workload: Workload,
+                   precisions: Sequence[Precision], batches: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Time to train for every (row, batch, count): shape ``(rows, B, N)``; nan where a count > 1 has no interconnect.
+
+    The same arithmetic as the scalar model's training: steps of ``batch x count`` samples, each the
+    step time plus a ring all-reduce of the gradients (:func:`chipfit.model.allreduce_time`).
+    """
+    samples = workload.dataset_samples * workload.epochs
+    counts = np.asarray(counts, dtype=float)
+    per_precision = np.array([workload.weight_bytes * p.bytes_per_value / workload.precision.bytes_per_value
+                              for p in precisions])
+    gradient = np.tile(per_precision, len(device_rows.valid) // len(precisions))  # (rows,)
+    ring = np.where(counts > 1, 2 * (counts - 1) / counts, 0.0)  # (N,)
+    sync = np.where(counts[None, :] > 1, ring[None, :] * gradient[:, None] / device_rows.interconnect[:, None], 0.0)
+    steps = samples / (np.asarray(batches, dtype=float)[None, :, None] * counts[None, None, :])
+    return steps * (step_s[:, :, None] + sync[:, None, :])
