@@ -94,3 +94,13 @@ def test_estimate_with_cost_inputs_shows_them(cli):
     metrics = json.loads(result.stdout)["rows"][0]["metrics"]
     assert metrics["cloud_usd_per_hour"] == 3.99 and metrics["energy_cost_usd"] > 0
     assert metrics["usd_per_million_samples"] > 0
+
+
+def test_fit_html_draws_the_pareto_front(cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    page = tmp_path / "fit.html"
+    result = cli("fit", "mobilenet-v2", "--fps", "30", "--segment", "edge", "--precision", "any", "--by", "power",
+                 "--pareto", "power,latency", "--max-power-w", "20", "-o", page)
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "Pareto front" in text and "infeasible" in text and 'id="pareto-front' in text

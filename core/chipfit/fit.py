@@ -38,6 +38,9 @@ OBJECTIVES: dict[str, tuple[str, ...]] = {
 DEFAULT_OBJECTIVE = {ScenarioKind.SINGLE_STREAM: "latency", ScenarioKind.OFFLINE: "throughput",
                      ScenarioKind.SERVER: "throughput", ScenarioKind.TRAINING: "time-to-train"}
 
+#: Configurations kept for the Pareto picture (the first ones evaluated; enough for a scatter).
+MAX_POINTS = 5000
+
 #: Metrics a fit adds to its rows (not the model's: left out when comparing with ``chipfit estimate``).
 FIT_KEYS = ("rank", "binding_limit", "pareto", "precision", "count")
 
@@ -163,6 +166,7 @@ class FitResult:
     infeasible: dict[str, str]
     configurations_evaluated: int
     devices_considered: int
+    points: tuple[dict[str, Any], ...] = ()  # every modelled configuration on the two Pareto objectives
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``configurations_evaluated``, infeasible devices, the Pareto front)."""
@@ -176,7 +180,9 @@ class FitResult:
             "devices_considered": self.devices_considered,
             "feasible": len(self.ranked),
             "pareto": None if self.query.pareto is None else {
-                "objectives": list(self.pareto_keys), "front": [_point(row) for row in self.pareto]},
+                "objectives": list(self.pareto_keys), "front": [_point(row) for row in self.pareto],
+                "points": list(self.points),
+                "limits": {c.key: c.limit for c in self.query.constraints() if c.key in self.pareto_keys}},
             "infeasible": self.infeasible,
             "modelled": True,
             "costs": self.query.costs.describe(),
@@ -314,16 +320,22 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
                                                    for device, reasons in sorted(failures.items())[:8]))
     ranked = rank(feasible, objective)
     pareto_front: list[Result] = []
+    points: list[dict[str, Any]] = []
     if fit.pareto is not None:
         keys = [objective_key(name, feasible, known) for name in fit.pareto]
         pareto_front = pareto(feasible, keys)
+        feasible_ids = {id(row) for row in feasible}
+        for row in rows[:MAX_POINTS]:
+            a, b = (row.metrics.get(key) for key in keys)
+            if row.ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+                points.append({**_point(row), keys[0]: a, keys[1]: b, "feasible": id(row) in feasible_ids})
     front_ids = {id(row) for row in pareto_front}
     feasible_devices = {row.device for row in feasible}
     infeasible = {device: min(reasons)[2] for device, reasons in sorted(failures.items())
                   if device not in feasible_devices}
     shown = [_annotated(row, index + 1, constraints, id(row) in front_ids) for index, row in enumerate(ranked)]
     front = [row for row in shown if row.metrics.get("pareto")]
-    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices))
+    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices), tuple(points))
 
 
 def _config_text(row: Result) -> str:
@@ -384,7 +396,7 @@ def report(result: FitResult, *, environment: Mapping[str, Any] | None = None, c
     constraints = [c.option for c in fit.constraints()] + ([f"--where {fit.where!r}"] if fit.where else [])
     title = f"Which chip fits {fit.workload} ({fit.scenario})" + (f": {', '.join(constraints)}" if constraints else "")
     objective = result.objective
-    columns = [objective, *[key for key in ("count", "precision", "batch", "latency_s", "throughput_sps",
+    columns = [objective, *[key for key in ("count", "precision", "batch", "time_to_train_s", "latency_s", "throughput_sps",
                                             "output_tokens_per_s", "ttft_s", "tpot_s", "power_w",
                                             "hardware_cost_usd", "usd_per_million_samples", "usd_per_million_tokens",
                                             "binding_limit") if key != objective]]
