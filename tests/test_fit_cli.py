@@ -104,3 +104,29 @@ def test_fit_html_draws_the_pareto_front(cli, tmp_path):
     assert result.exit_code == 0, result.output
     text = page.read_text()
     assert "Pareto front" in text and "infeasible" in text and 'id="pareto-front' in text
+
+
+def test_fit_tables_in_a_spec_beside_the_groups(cli, write_spec, store):
+    spec = write_spec(TWO_GPUS + '''
+[[fit]]
+workload = "mobilenet-v2"
+fps = 30
+segment = ["edge"]
+precision = ["any"]
+by = "power"
+top = 3
+''')
+    result = cli("run", spec, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    fitted = [row for row in rows if row["group"] == "fit-1"]
+    assert len(fitted) == 3 and len(rows) == 5
+    powers = [row["metrics"]["power_w"] for row in fitted]
+    assert powers == sorted(powers)
+
+
+def test_a_bad_fit_table_names_its_line(cli, write_spec, store):
+    spec = write_spec(TWO_GPUS + '\n[[fit]]\nworkload = "mobilenet-v2"\nsegment = ["edge"]\nmax_power_w = 0.001\n')
+    assert_bad_input(cli("run", spec), "line 9: fit[0]:", "--max-power-w 0.001 is met by 0")
+    spec = write_spec(TWO_GPUS + '\n[[fit]]\nworkload = "mobilenet-v2"\npareto = ["cost"]\n')
+    assert_bad_input(cli("run", spec), "fit[0].pareto: pareto names two objectives")

@@ -286,6 +286,8 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         for task in ours.values():
             measured[task.index] = add(Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED,
                                               Status.FAILED, reason=why), task.group)
+        if not interrupted:
+            modelled += _fit_rows(spec, catalogue, pm, costs, text, where, on_row)
     except KeyboardInterrupt:
         interrupted = True
     rows = []
@@ -315,6 +317,34 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         claims=tuple(checks),
         interrupted=interrupted,
     )
+
+
+def _fit_rows(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, costs: tco.CostInputs, text: str,
+              where: str, on_row) -> list[Result]:
+    """The top rows of each ``[[fit]]`` table, in a group named by its id (``fit-N`` without one).
+
+    :raises ChipfitError: a fit whose constraints are bad or leave nothing, naming its table and line.
+    """
+    from chipfit import fit
+
+    out = []
+    for index, entry in enumerate(spec.fit):
+        def evaluate(device, workload, scenario):
+            return complete_row(estimate_cell(pm, device, workload, scenario), device, catalogue, costs)
+
+        try:
+            answer = fit.search(entry.to_query(costs), catalogue, evaluate)
+        except (ChipfitError, ValueError) as error:
+            line = tomlfile.locate(text, ["fit", index])
+            place = f"{where}, line {line}" if line else where
+            raise ChipfitError(f"{place}: fit[{index}]: {error}") from None
+        group = entry.id or f"fit-{index + 1}"
+        for row in answer.ranked[:entry.top]:
+            row = attrs.evolve(row, group=group)
+            if on_row:
+                on_row(row)
+            out.append(row)
+    return out
 
 
 def _checked(executor: Executor, task, row: object) -> Result:

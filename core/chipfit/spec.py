@@ -96,6 +96,44 @@ class ClaimSpec:
 
 
 @attrs.frozen
+class FitSpec:
+    """A ``[[fit]]`` table: ``chipfit fit``'s question in a spec (the same options, units in the key names)."""
+
+    workload: str
+    id: str = ""
+    scenario: str = "single-stream"
+    target_ms: float | None = None
+    fps: float | None = None
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    min_throughput: float | None = None
+    max_power_w: float | None = None
+    max_cost_usd: float | None = None
+    segment: list[str] = attrs.field(factory=list)
+    vendor: list[str] = attrs.field(factory=list)
+    kind: list[str] = attrs.field(factory=list)
+    precision: list[str] = attrs.field(factory=list)
+    max_count: int = 8
+    by: str | None = None
+    pareto: list[str] | None = None
+    where: str | None = None
+    top: int = 5
+
+    def to_query(self, costs: CostInputs):
+        """The :class:`chipfit.fit.FitQuery` it asks."""
+        from chipfit.fit import FitQuery
+
+        scale = lambda value: None if value is None else value * MILLI  # noqa: E731
+        return FitQuery(
+            workload=self.workload, scenario=self.scenario, target_s=scale(self.target_ms), fps=self.fps,
+            ttft_s=scale(self.ttft_ms), tpot_s=scale(self.tpot_ms), min_throughput=self.min_throughput,
+            max_power_w=self.max_power_w, max_cost_usd=self.max_cost_usd, segments=tuple(self.segment),
+            vendors=tuple(self.vendor), kinds=tuple(self.kind), precisions=tuple(self.precision),
+            max_count=self.max_count, by=self.by, pareto=None if self.pareto is None else tuple(self.pareto),
+            where=self.where, top=self.top, costs=costs)
+
+
+@attrs.frozen
 class Spec:
     """A whole comparison spec."""
 
@@ -110,6 +148,7 @@ class Spec:
     address: str | None = None
     electricity_usd_per_kwh: float | None = None
     service_life_years: float = DEFAULT_SERVICE_LIFE_YEARS
+    fit: list[FitSpec] = attrs.field(factory=list)
 
     def costs(self) -> CostInputs:
         """The buyer's cost inputs (:mod:`chipfit.tco`)."""
@@ -156,6 +195,12 @@ def parse(text: str, data: dict, where: str) -> Spec:
             key = _key_in(str(error), ("scenario", "precision", "batch", "count", "latency_target_ms"))
             raise SpecError(f"groups[{index}]: {error}", path=where,
                             line=tomlfile.locate(text, [*at, key] if key else at)) from None
+    for index, entry in enumerate(spec.fit):
+        if entry.id in seen or (entry.pareto is not None and len(entry.pareto) != 2):
+            key, why = ("id", f"duplicate group id {entry.id!r}") if entry.id in seen else \
+                ("pareto", "pareto names two objectives, e.g. [\"cost\", \"latency\"]")
+            raise SpecError(f"fit[{index}].{key}: {why}", path=where, line=tomlfile.locate(text, ["fit", index, key]))
+        seen.add(entry.id or f"fit-{index + 1}")
     for index, claim in enumerate(spec.claims):
         for name, ref in (("cell", claim.cell), ("versus", claim.versus)):
             if ref is not None and ref.group not in seen:
