@@ -12,7 +12,7 @@ import pytest
 import chipfit
 from chipfit import Operator, Result, Scenario, Workload, hookspecs
 from chipfit.catalogue import call_first, collect
-from chipfit.metrics import DerivedMetric
+from chipfit.metrics import DerivedMetric, Metric
 from chipfit.render import Renderer
 from chipfit.cells import estimate_cell
 from support import TWO_GPUS, assert_clean
@@ -124,7 +124,7 @@ def test_hook_chipfit_register_metrics(cli, write_spec, plugin_module):
 
 
 def test_hook_chipfit_register_metrics_builtin_per_watt(catalogue):
-    assert isinstance(catalogue.metrics["ops_per_w"], DerivedMetric)
+    assert isinstance(catalogue.metrics["ops_per_w"], Metric)
     assert catalogue.plugin_of("metric", "ops_per_w") == "chipfit.metrics"
     per_watt = catalogue.metrics["ops_per_w"].function
     assert per_watt({"ops_available_per_s": 1e12, "power_w": 100.0}) == pytest.approx(1e10)

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from chipfit.errors import PluginError, UnknownIdError
+from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import Device, Workload
 
 
@@ -129,7 +129,7 @@ class Catalogue:
             self._stores[attribute] = self._collect(hook_name, kind, _record_types()[attribute])
         return self._stores[attribute]
 
-    def _collect(self, hook_name: str, kind: str, record_type: type) -> dict[str, Any]:
+    def _collect(self, hook_name: str, kind: str, record_type: type | tuple[type, ...]) -> dict[str, Any]:
         """Ask every plugin for its records of one kind, checking each as it arrives."""
         store: dict[str, Any] = {}
         for impl in implementations(self._pm, hook_name):
@@ -137,9 +137,10 @@ class Catalogue:
 
             def register(record: Any, plugin: str = plugin) -> None:
                 if not isinstance(record, record_type):
+                    expected = " or ".join(kind.__name__ for kind in
+                                           (record_type if isinstance(record_type, tuple) else (record_type,)))
                     raise PluginError(
-                        f"plugin {plugin!r} registered a {type(record).__name__} where a "
-                        f"{record_type.__name__} was expected"
+                        f"plugin {plugin!r} registered a {type(record).__name__} where a {expected} was expected"
                     )
                 ident = getattr(record, "id", None) or getattr(record, "name")
                 if kind == "device" and "@" in ident:
@@ -150,6 +151,13 @@ class Catalogue:
                     raise PluginError(
                         f"duplicate {kind} id {ident!r}: registered by plugin {first!r} and by plugin {plugin!r}"
                     )
+                if kind == "metric":  # into the metric registry, which renderers and charts read
+                    from chipfit import metrics
+
+                    try:
+                        metrics.register(record, plugin=plugin)
+                    except ChipfitError as error:
+                        raise PluginError(str(error)) from None
                 store[ident] = record
                 self.provider[(kind, ident)] = plugin
 
@@ -163,11 +171,11 @@ class Catalogue:
 
 
 def _record_types() -> dict[str, type]:
-    from chipfit.metrics import DerivedMetric
     from chipfit.executors import ExecutorType
+    from chipfit.metrics import DerivedMetric, Metric
     from chipfit.render import Renderer
 
-    return {"devices": Device, "workloads": Workload, "metrics": DerivedMetric, "renderers": Renderer,
+    return {"devices": Device, "workloads": Workload, "metrics": (Metric, DerivedMetric), "renderers": Renderer,
             "executors": ExecutorType}
 
 

@@ -502,11 +502,11 @@ def higher_is_better(key: str, derived: Mapping[str, Any] | None = None) -> bool
 
 def registered_keys(catalogue: Any = None) -> set[str]:
     """Every metric key a report may hold: the core's, the cost keys, LLM and training keys, plugins' derived ones."""
+    from chipfit.metrics import registry
     from chipfit.tco import COST_KEYS
-    from chipfit.units import METRIC_DISPLAY
 
     derived = getattr(catalogue, "metrics", None) or {}
-    return {*METRIC_DISPLAY, *COST_KEYS, *derived, "ttft_s", "tpot_s", "output_tokens_per_s", "kv_cache_bytes", "mfu",
+    return {*registry(), *COST_KEYS, *derived, "ttft_s", "tpot_s", "output_tokens_per_s", "kv_cache_bytes", "mfu",
             "parallelism", "parallelism.data", "parallelism.tensor", "parallelism.pipeline", "parallelism.expert"}
 
 

@@ -78,20 +78,10 @@ def _with_derived(row: Result, catalogue: Catalogue) -> Result:
                             reason=f"plugin {plugin!r}: {failure}")
 
 
-#: The metric a row is compared with the baseline on, and whether higher is better.
-_HEADLINE = {
-    ScenarioKind.SINGLE_STREAM: ("latency_s", False),
-    ScenarioKind.OFFLINE: ("throughput_sps", True),
-    ScenarioKind.SERVER: ("throughput_sps", True),
-    ScenarioKind.TRAINING: ("time_to_train_s", False),
-}
-
-
 def headline(scenario: Scenario, workload: Workload | None = None) -> tuple[str, bool]:
-    """The metric that ranks rows of a scenario, and whether higher is better."""
-    if workload is not None and workload.phase is Phase.GENERAL:
-        return "latency_s", False
-    return _HEADLINE[scenario.kind]
+    """The metric that ranks rows of a scenario, and whether higher is better (the metric registry's headline)."""
+    chosen = derived_metrics.headline(scenario, workload)
+    return chosen.key, bool(chosen.higher_is_better)
 
 
 def with_baseline(rows: list[Result], baseline: str | None, workloads: dict[str, Workload]) -> list[Result]:

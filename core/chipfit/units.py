@@ -72,56 +72,15 @@ def ratio(value: float | None) -> str:
     return f"{value:.3g}x"
 
 
-#: How each metric is shown to people: (column label, formatter). JSON and CSV keep SI.
-METRIC_DISPLAY = {
-    "latency_s": ("latency", duration),
-    "throughput_sps": ("throughput", lambda v: si_number(v, "samples/s")),
-    "time_to_train_s": ("time to train", duration),
-    "ops_required_per_s": ("ops/s needed", lambda v: si_number(v, "ops/s")),
-    "ops_available_per_s": ("ops/s sustained", lambda v: si_number(v, "ops/s")),
-    "peak_ops_per_s": ("peak ops/s", lambda v: si_number(v, "ops/s")),
-    "ops_total": ("ops", lambda v: si_number(v, "ops")),
-    "power_w": ("power", lambda v: si_number(v, "W")),
-    "energy_per_sample_j": ("energy/sample", lambda v: si_number(v, "J")),
-    "energy_j": ("energy", lambda v: si_number(v, "J")),
-    "samples_per_j": ("samples/J", lambda v: f"{v:.3g}"),
-    "samples_per_s_per_usd": ("samples/s/$", lambda v: f"{v:.3g}"),
-    "hardware_cost_usd": ("hardware cost", money),
-    "meets_target": ("meets target", lambda v: "yes" if v else "no"),
-    "bound": ("bound", str),
-    "utilization": ("utilization", lambda v: f"{v:.0%}"),
-    "train_to_infer_ops_ratio": ("train/infer ops", lambda v: si_number(v, "")),
-    "batch": ("batch", lambda v: f"{v:g}"),
-    "count": ("devices", lambda v: f"{v:g}"),
-    "vs_baseline": ("vs baseline", ratio),
-    "model_error": ("model error", lambda v: f"{v:+.0%}"),
-    "latency_p90_s": ("latency p90", duration),
-    "latency_p99_s": ("latency p99", duration),
-    "latency_cv": ("latency CV", lambda v: f"{v:.1%}"),
-    "ops_per_w": ("ops/s per W", lambda v: si_number(v, "ops/J")),
-    "peak_ops_per_w": ("peak ops/s per W", lambda v: si_number(v, "ops/J")),
-    "ops_per_s_per_usd": ("ops/s per $", lambda v: si_number(v, "ops/s/$")),
-    "cloud_usd_per_hour": ("cloud $/h", lambda v: f"${v:,.2f}"),
-    "tco_usd": ("owned cost", money),
-    "energy_cost_usd": ("electricity cost", money),
-    "usd_per_million_samples": ("$/M samples", lambda v: f"${v:.3g}"),
-    "cloud_usd_per_million_samples": ("cloud $/M samples", lambda v: f"${v:.3g}"),
-    "usd_per_million_tokens": ("$/M tokens", lambda v: f"${v:.3g}"),
-    "cloud_usd_per_million_tokens": ("cloud $/M tokens", lambda v: f"${v:.3g}"),
-    "cloud_train_cost_usd": ("cloud cost to train", money),
-}
-
-
 def display(metric: str, value) -> str:
-    """One metric value as a person reads it; unknown metrics fall back to 3 significant digits."""
-    if value is None:
-        return "n/a"
-    formatter = METRIC_DISPLAY.get(metric, (metric, None))[1]
-    if formatter is None:
-        return f"{value:.3g}" if isinstance(value, float) else str(value)
-    return formatter(value)
+    """One metric value as a person reads it (the metric registry, :func:`chipfit.metrics.display`)."""
+    from chipfit.metrics import display as shown
+
+    return shown(metric, value)
 
 
 def label(metric: str) -> str:
-    """The column label for a metric."""
-    return METRIC_DISPLAY.get(metric, (metric.replace("_", " "), None))[0]
+    """The column label for a metric (the metric registry, :func:`chipfit.metrics.label`)."""
+    from chipfit.metrics import label as labelled
+
+    return labelled(metric)

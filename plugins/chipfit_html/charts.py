@@ -27,19 +27,13 @@ from typing import Any
 
 import attrs
 
+from chipfit.metrics import CORE_METRICS
 from chipfit.records import Phase, Precision, Report, Result, Source
 
-#: Metrics worth a bar chart, in the order they are picked (at most :data:`MAX_BARS` per group).
-BAR_METRICS = ("latency_s", "throughput_sps", "time_to_train_s", "samples_per_j", "samples_per_s_per_usd",
-               "energy_per_sample_j", "energy_j", "ops_available_per_s")
+#: Metrics worth a bar chart, in the order they are picked (at most :data:`MAX_BARS` per group): the
+#: core metrics whose chart kind is ``bar`` (chipfit.metrics).
+BAR_METRICS = tuple(item.key for item in CORE_METRICS if item.chart == "bar")
 MAX_BARS = 3
-
-#: Unit per bar metric (shown in the panel's title), and whether higher is better.
-_BAR_UNITS = {
-    "latency_s": ("s", False), "throughput_sps": ("samples/s", True), "time_to_train_s": ("s", False),
-    "samples_per_j": ("samples/J", True), "samples_per_s_per_usd": ("samples/s/$", True),
-    "energy_per_sample_j": ("J", False), "energy_j": ("J", False), "ops_available_per_s": ("ops/s", True),
-}
 
 _SOURCE_NOTE = {Source.MEASURED: " (measured)", Source.CALIBRATED: " (calibrated)"}
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -196,6 +190,16 @@ def bar_metrics(report: Report, group: str, rows: list[Result]) -> list[str]:
     return present[:MAX_BARS]
 
 
+def _bar_unit(key: str) -> tuple[str, bool]:
+    """A metric's unit and whether higher is better, from the metric registry (unknown: no unit, higher)."""
+    from chipfit.metrics import registry
+
+    known = registry().get(key)
+    if known is None:
+        return "", True
+    return known.unit, known.higher_is_better is not False
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
@@ -222,7 +226,7 @@ def bars(report: Report, group: str, rows: list[Result], *, names: dict[str, str
         for axis, metric in zip(axes, metrics):
             values = [row.metrics.get(metric) if row.ok else None for row in rows]
             shown = [v for v in values if _number(v)]
-            unit, higher = _BAR_UNITS.get(metric, ("", True))
+            unit, higher = _bar_unit(metric)
             log = len(shown) > 1 and max(shown) / min(shown) > 30
             drawn = axis.barh(positions, [v if _number(v) else 0 for v in values],
                               color=[colours.get(row.device, "#888888") for row in rows], height=0.7)
@@ -465,7 +469,7 @@ def predicted_vs_measured(report: Report, *, names: dict[str, str]) -> Chart | N
             for m, p in mine:
                 axis.annotate(_short(m.workload, 24), (m.metrics[metric], p.metrics[metric]), xytext=(4, 2),
                               textcoords="offset points", fontsize=7)
-            unit = _BAR_UNITS.get(metric, ("", True))[0]
+            unit = _bar_unit(metric)[0]
             axis.set_xscale("log")
             axis.set_yscale("log")
             axis.set_xlim(lo, hi)

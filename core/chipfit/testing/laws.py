@@ -69,8 +69,6 @@ _SOURCES = {
     "chipfit_estimate": (Source.MODELLED, Source.CALIBRATED),
     "chipfit_measure": (Source.MEASURED,),
 }
-#: Metrics that may be negative (added by the runner, never by a plugin's estimate).
-_SIGNED = {"model_error"}
 _METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -112,6 +110,14 @@ def check_result(result: Any, device: Device, workload: Workload, scenario: Scen
     return problems + _check_metrics(result, device, workload, scenario)
 
 
+def _signed(key: str) -> bool:
+    """Whether the metric registry says a metric may be negative (model_error: added by the runner)."""
+    from chipfit.metrics import registry
+
+    known = registry().get(key)
+    return known is not None and known.signed
+
+
 def _check_metrics(result: Result, device: Device, workload: Workload, scenario: Scenario) -> list[str]:
     metrics = result.metrics
     problems = []
@@ -124,7 +130,7 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
             problems.append(f"metric {key} is a {type(value).__name__}; metrics are numbers, bools, strings or None")
         elif not math.isfinite(value):
             problems.append(f"metric {key} = {value!r} is not finite")
-        elif value < 0 and key not in _SIGNED:
+        elif value < 0 and not _signed(key):
             problems.append(f"metric {key} = {value:g} is negative")
     training = scenario.kind is ScenarioKind.TRAINING
     latency, throughput = _number(metrics, "latency_s"), _number(metrics, "throughput_sps")
