@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 import textwrap
 
@@ -262,7 +263,13 @@ def test_device_failing_validation_names_the_plugin_and_the_field(cli, plugin_mo
                 year=2024, capabilities=["inference"],
             ))
     """)
-    assert_bad_input(cli("-p", name, "devices"), "'negative_bandwidth'", "memory_bandwidth")
+    result = cli("-p", name, "devices")  # the plugin's devices are skipped, named; the rest are listed
+    assert_clean(result)
+    assert result.exit_code == 0
+    assert "'negative_bandwidth'" in result.stderr and "memory_bandwidth" in result.stderr
+    assert "acme-npu-9" not in result.stdout and "nvidia-h100-sxm5" in result.stdout
+    strict = cli("-p", name, "devices", env={"CHIPFIT_STRICT_PLUGINS": "1"})
+    assert_bad_input(strict, "'negative_bandwidth'", "memory_bandwidth")
 
 
 def test_device_with_unknown_precision_names_the_plugin_and_the_field(pm, register_plugin):
@@ -272,10 +279,10 @@ def test_device_with_unknown_precision_names_the_plugin_and_the_field(pm, regist
             register(_device(peak_ops={"fp12": 1e12}))
 
     register_plugin(pm, Fp12(), "fp12-vendor")
-    with pytest.raises(PluginError) as caught:
-        collect(pm).devices
-    assert "'fp12-vendor'" in str(caught.value)
-    assert "peak_ops.fp12" in str(caught.value)
+    warnings = []
+    devices = collect(pm, warn=warnings.append).devices
+    assert "nvidia-h100-sxm5" in devices
+    assert len(warnings) == 1 and "'fp12-vendor'" in warnings[0] and "peak_ops.fp12" in warnings[0]
 
 
 def test_registering_the_wrong_record_type_names_the_plugin(pm, register_plugin):
@@ -296,8 +303,10 @@ def test_register_hook_that_raises_names_the_plugin(pm, register_plugin):
             raise OSError("cannot open model.bin")
 
     register_plugin(pm, Crashes(), "crashes")
-    with pytest.raises(PluginError, match=r"plugin 'crashes'.*chipfit_register_workloads.*cannot open model.bin"):
-        collect(pm).workloads
+    catalogue = collect(pm, warn=lambda message: None)
+    assert "gemm-4096" in catalogue.workloads  # the others' workloads load
+    assert catalogue.warnings and re.search(r"plugin 'crashes'.*chipfit_register_workloads.*cannot open model.bin",
+                                            catalogue.warnings[0])
 
 
 # --- -p MODULE, -p no:NAME, environment switches ----------------------------------------------

@@ -1,63 +1,39 @@
 """The catalogue: every device, workload, metric, renderer and executor the plugins registered, and who gave it.
 
-Hooks are called one implementation at a time, so that whatever goes wrong is pinned on the
-plugin that did it: a record that fails validation, a duplicate id (naming both plugins), a hook
-that raises. Call hooks go through :func:`call_first`, which reports the plugin that raised.
+Hooks are called through pluggy, each plugin's implementation by a caller of its own
+(:mod:`chipfit.hookcall`), so that whatever goes wrong is pinned on the plugin that did it: a
+record of the wrong type or a duplicate id (naming both plugins) is an error; a registration hook
+that raises costs that plugin its records of that kind (a warning names it), and the rest load.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
 import pluggy
+
+from chipfit import hookcall
+from chipfit.hookcall import HookFailure  # noqa: F401 - re-exported (chipfit.catalogue.HookFailure)
 
 from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import Device, Workload
 
 
-@attrs.frozen
-class HookFailure(Exception):
-    """A hook implementation raised: ``plugin`` names it, ``error`` is what it raised."""
-
-    plugin: str
-    hook: str
-    error: BaseException
-
-    def __str__(self) -> str:
-        return f"plugin {self.plugin!r} raised in {self.hook}: {type(self.error).__name__}: {self.error}"
-
-
 def implementations(pm: pluggy.PluginManager, hook_name: str) -> Iterator[pluggy.HookImpl]:
-    """A hook's implementations in pluggy's call order (tryfirst first, trylast last)."""
+    """A hook's implementations (not wrappers) in pluggy's call order (tryfirst first, trylast last)."""
     caller = getattr(pm.hook, hook_name)
-    # pluggy calls the last of get_hookimpls() first
-    for impl in reversed(caller.get_hookimpls()):
+    for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last of get_hookimpls() first
         if not impl.hookwrapper and not getattr(impl, "wrapper", False):
             yield impl
 
 
-def call(impl: pluggy.HookImpl, hook_name: str, **kwargs: Any) -> Any:
-    """Call one implementation with the arguments it asks for; raise :class:`HookFailure` if it raises."""
-    arguments = {name: kwargs[name] for name in impl.argnames}
-    if os.environ.get("CHIPFIT_TRACE_PLUGINS"):
-        print(f"chipfit: {hook_name} -> {impl.plugin_name}", file=sys.stderr)
-    try:
-        return impl.function(**arguments)
-    except Exception as error:
-        raise HookFailure(impl.plugin_name, hook_name, error) from error
-
-
 def call_first(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> tuple[Any, str | None]:
-    """Call a firstresult hook; return the first non-None result and the plugin that gave it."""
-    for impl in implementations(pm, hook_name):
-        result = call(impl, hook_name, **kwargs)
-        if result is not None:
-            return result, impl.plugin_name
-    return None, None
+    """Call a firstresult hook through pluggy; the first non-None result and the plugin that gave it
+    (:func:`chipfit.hookcall.call_first`)."""
+    return hookcall.call_first(pm, hook_name, **kwargs)
 
 
 class Catalogue:
@@ -75,10 +51,13 @@ class Catalogue:
         "executors": ("chipfit_register_executors", "executor"),
     }
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(self, pm: pluggy.PluginManager, *, warn: Callable[[str], None] | None = None) -> None:
         self._pm = pm
         self._stores: dict[str, dict[str, Any]] = {}
         self.provider: dict[tuple[str, str], str] = {}
+        #: Plugins whose registration hook raised: their records of that kind are skipped (named here).
+        self.warnings: list[str] = []
+        self._warn = warn
 
     @property
     def devices(self) -> dict[str, Device]:
@@ -132,42 +111,61 @@ class Catalogue:
     def _collect(self, hook_name: str, kind: str, record_type: type | tuple[type, ...]) -> dict[str, Any]:
         """Ask every plugin for its records of one kind, checking each as it arrives."""
         store: dict[str, Any] = {}
-        for impl in implementations(self._pm, hook_name):
-            plugin = impl.plugin_name
+        given: dict[str, list[str]] = {}  # plugin -> the ids it registered in this call
 
-            def register(record: Any, plugin: str = plugin) -> None:
+        class Refused(PluginError):
+            """A record the host refused (wrong type, invalid, duplicate): bad input, not a plugin crash."""
+
+        def register_for(plugin: str) -> Callable[[Any], None]:
+            def register(record: Any) -> None:
                 if not isinstance(record, record_type):
                     expected = " or ".join(kind.__name__ for kind in
                                            (record_type if isinstance(record_type, tuple) else (record_type,)))
-                    raise PluginError(
-                        f"plugin {plugin!r} registered a {type(record).__name__} where a {expected} was expected"
-                    )
+                    raise Refused(f"plugin {plugin!r} registered a {type(record).__name__} where a {expected} "
+                                  "was expected")
                 ident = getattr(record, "id", None) or getattr(record, "name")
                 if kind == "device" and "@" in ident:
-                    raise PluginError(f"plugin {plugin!r} registered device id {ident!r}: ID@NODE names one node's "
-                                      "device in a cluster (chipfit.fleet); register the plain id")
+                    raise Refused(f"plugin {plugin!r} registered device id {ident!r}: ID@NODE names one node's "
+                                  "device in a cluster (chipfit.fleet); register the plain id")
                 if ident in store:
                     first = self.provider[(kind, ident)]
-                    raise PluginError(
-                        f"duplicate {kind} id {ident!r}: registered by plugin {first!r} and by plugin {plugin!r}"
-                    )
+                    raise Refused(f"duplicate {kind} id {ident!r}: registered by plugin {first!r} and by plugin "
+                                  f"{plugin!r}")
                 if kind == "metric":  # into the metric registry, which renderers and charts read
                     from chipfit import metrics
 
                     try:
                         metrics.register(record, plugin=plugin)
                     except ChipfitError as error:
-                        raise PluginError(str(error)) from None
+                        raise Refused(str(error)) from None
                 store[ident] = record
                 self.provider[(kind, ident)] = plugin
+                given.setdefault(plugin, []).append(ident)
 
-            try:
-                call(impl, hook_name, register=register)
-            except HookFailure as failure:
-                if isinstance(failure.error, PluginError):
-                    raise failure.error from None
-                raise PluginError(f"plugin {plugin!r}: {hook_name} failed: {failure.error}") from failure.error
+            return register
+
+        for plugin, failure in hookcall.call_each(self._pm, hook_name, lambda plugin: {"register": register_for(plugin)}):
+            if failure is None:
+                continue
+            if isinstance(failure.error, Refused):
+                raise PluginError(str(failure.error)) from None
+            if isinstance(failure.error, ChipfitError):  # the plugin's own clear message (a bad data file …)
+                raise PluginError(f"plugin {plugin!r}: {hook_name} failed: {failure.error}") from None
+            for ident in given.pop(plugin, ()):  # a plugin that crashed half-way: none of its records
+                store.pop(ident, None)
+                self.provider.pop((kind, ident), None)
+            self._warning(f"plugin {plugin!r}: {hook_name} raised {type(failure.error).__name__}: {failure.error}; "
+                          f"its {kind}s are skipped")
         return store
+
+    def _warning(self, message: str) -> None:
+        if os.environ.get("CHIPFIT_STRICT_PLUGINS", "").strip():  # strict: a plugin that fails is an error
+            raise PluginError(message)
+        self.warnings.append(message)
+        if self._warn is not None:
+            self._warn(message)
+        else:
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def _record_types() -> dict[str, type]:
@@ -179,11 +177,15 @@ def _record_types() -> dict[str, type]:
             "executors": ExecutorType}
 
 
-def collect(pm: pluggy.PluginManager) -> Catalogue:
+def collect(pm: pluggy.PluginManager, *, warn: Callable[[str], None] | None = None) -> Catalogue:
     """The catalogue of a plugin manager's plugins (each kind collected on first use).
 
     Reading a kind raises :class:`PluginError`, naming the plugin, for a record of the wrong type,
     a record that fails validation, a hook that raises, or an id that two plugins registered
     (naming both).
+
+    A plugin whose registration hook raises (anything but a clear error of chipfit's) loses its
+    records of that kind, and the rest load: ``warn`` (default: :func:`warnings.warn`) is told,
+    naming the plugin, and the message is kept in ``catalogue.warnings``.
     """
-    return Catalogue(pm)
+    return Catalogue(pm, warn=warn)

@@ -9,18 +9,35 @@ returns something that is not a result for that cell, costs only that cell: it b
 from __future__ import annotations
 
 import math
+import os
 
 import attrs
 import pluggy
 
-from chipfit.catalogue import HookFailure, call_first
+from chipfit.hookcall import HookFailure, call_first
 from chipfit.records import Device, Result, Scenario, Source, Status, Workload
 
 
-def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario) -> Result:
-    """One modelled cell; a plugin's failure becomes a ``failed`` row naming it."""
+#: Seconds one ``chipfit_estimate`` call may take before its cell fails, naming the plugin that was
+#: running (``CHIPFIT_ESTIMATE_TIME_LIMIT_S`` overrides it). The roofline takes microseconds.
+ESTIMATE_TIME_LIMIT_S = 60.0
+
+
+def estimate_time_limit() -> float:
+    """The time limit of one estimate: ``$CHIPFIT_ESTIMATE_TIME_LIMIT_S`` if it is a positive number, else the default."""
     try:
-        result, plugin = call_first(pm, "chipfit_estimate", device=device, workload=workload, scenario=scenario)
+        limit = float(os.environ.get("CHIPFIT_ESTIMATE_TIME_LIMIT_S", ""))
+    except ValueError:
+        return ESTIMATE_TIME_LIMIT_S
+    return limit if limit > 0 and math.isfinite(limit) else ESTIMATE_TIME_LIMIT_S
+
+
+def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario) -> Result:
+    """One modelled cell; a plugin's failure (raising, or running past the time limit) becomes a ``failed``
+    row naming it."""
+    try:
+        result, plugin = call_first(pm, "chipfit_estimate", time_limit=estimate_time_limit(), device=device,
+                                    workload=workload, scenario=scenario)
     except HookFailure as failure:
         return Result(device.id, workload.id, scenario, Source.MODELLED, Status.FAILED,
                       reason=str(failure), plugin=failure.plugin)

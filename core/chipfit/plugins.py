@@ -8,8 +8,9 @@ named. Environment variables:
 
 ``CHIPFIT_DISABLE_PLUGIN_AUTOLOAD``  any non-empty value: load no entry points (``-p`` still works)
 ``CHIPFIT_LOAD_PLUGINS``             comma-separated entry-point names: load only these
-``CHIPFIT_STRICT_PLUGINS``           any non-empty value: a plugin that fails to load is an error
-``CHIPFIT_TRACE_PLUGINS``            any non-empty value: print every hook call to stderr
+``CHIPFIT_STRICT_PLUGINS``           any non-empty value: a plugin that fails to load, or whose registration
+                                     hook raises, is an error (by default it is skipped with a warning)
+``CHIPFIT_TRACE_PLUGINS``            any non-empty value: print every plugin's hook call to stderr
 ``CHIPFIT_PLUGINS``                  comma-separated module names loaded as ``-p`` loads them (as pytest's
                                      ``PYTEST_PLUGINS``): how a node of a cluster, where no command line
                                      is typed, loads a plugin module that is not installed as a distribution
@@ -56,9 +57,12 @@ class LoadFailure:
     error: str
 
 
-@attrs.define
+@attrs.define(eq=False)
 class ChipfitPluginManager(pluggy.PluginManager):
-    """A pluggy manager that remembers where each plugin came from and which failed to load."""
+    """A pluggy manager that remembers where each plugin came from and which failed to load.
+
+    Managers compare (and hash) by identity, as pluggy's own do: two managers with the same
+    plugins are still two managers."""
 
     origins: dict[str, tuple[str, str | None, str | None]] = attrs.field(factory=dict)
     failures: list[LoadFailure] = attrs.field(factory=list)

@@ -21,12 +21,12 @@ from chipfit import claims as claim_checks
 from chipfit import fleet
 from chipfit import metrics as derived_metrics
 from chipfit import tco, tomlfile
-from chipfit.catalogue import Catalogue, HookFailure, call_first
+from chipfit.catalogue import Catalogue
 from chipfit.cells import estimate_cell, malformed
+from chipfit.hookcall import HookFailure, call_first
 from chipfit.errors import ChipfitError, PluginError, UnknownIdError
 from chipfit.records import (
     Device,
-    Phase,
     Report,
     Result,
     Scenario,

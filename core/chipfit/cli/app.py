@@ -67,7 +67,8 @@ class Context:
         if self._catalogue is None:
             from chipfit.catalogue import collect
 
-            self._catalogue = collect(self.pm)
+            self._catalogue = collect(self.pm, warn=lambda message: click.echo(f"chipfit: warning: {message}",
+                                                                              err=True))
         return self._catalogue
 
 
@@ -95,6 +96,9 @@ def cli(ctx: click.Context, plugin_args: tuple[str, ...], store: str | None, qui
     Devices and workloads come from plugins; numbers come from a roofline model fed by cited
     datasheet figures. Start with: chipfit run specs/seed-article.toml
     """
+    from chipfit.hookcall import watch_ctrl_c
+
+    watch_ctrl_c()  # a plugin raising KeyboardInterrupt fails its cells; a real Ctrl-C stops the run
     ctx.obj = Context(plugin_args, store=store, quiet=quiet)
     ctx.call_on_close(ctx.obj.stop_progress)
 

@@ -17,6 +17,7 @@ from typing import Any
 from chipfit.checks import check_device
 from chipfit.errors import ChipfitError, PluginError, suggest
 from chipfit.records import Device, Scenario, Status, Workload
+from chipfit.hookcall import HookFailure, call_plugin
 from chipfit.testing.cells import conformance_groups, scenarios_for
 from chipfit.testing.laws import check_result, check_workload
 from chipfit.testing.loading import argument_hint, hook_specs, loading_only
@@ -108,8 +109,12 @@ class PluginTester:
         if self._catalogue is None:
             from chipfit.catalogue import collect
 
-            self._catalogue = collect(self.pm)
+            self._catalogue = collect(self.pm, warn=self._registration_failed)
         return self._catalogue
+
+    def _registration_failed(self, message: str) -> None:
+        """A registration hook raised: chipfit would skip those records with a warning; the kit fails."""
+        raise ConformanceError(self.name, [message])
 
     def implements(self, hook: str) -> bool:
         """Whether the plugin implements a hook."""
@@ -259,8 +264,9 @@ class PluginTester:
                         cell = f"chipfit_estimate({device.id}, {workload.id}, {scenario.describe()})"
                         arguments = {"device": device, "workload": workload, "scenario": scenario}
                         try:
-                            result = impl.function(**{name: arguments[name] for name in impl.argnames})
-                        except Exception as error:  # the plugin's bug: reported, never re-raised
+                            result = call_plugin(self.pm, "chipfit_estimate", self.name, **arguments)
+                        except HookFailure as failure:  # the plugin's bug: reported, never re-raised
+                            error = failure.error
                             problems.append(f"{cell} raised {type(error).__name__}: {error}")
                             continue
                         if result is None:
@@ -299,8 +305,9 @@ class PluginTester:
                 cell = f"chipfit_measure({device.id}, {workload.id}, {scenario.describe()})"
                 arguments = {"device": device, "workload": workload, "scenario": scenario, "budget": budget}
                 try:
-                    result = impl.function(**{name: arguments[name] for name in impl.argnames})
-                except Exception as error:
+                    result = call_plugin(self.pm, "chipfit_measure", self.name, **arguments)
+                except HookFailure as failure:
+                    error = failure.error
                     problems.append(f"{cell} raised {type(error).__name__}: {error}")
                     continue
                 if not owned:
@@ -332,8 +339,9 @@ class PluginTester:
                     call = f"chipfit_load_workload({Path(source).name!r})"
                     arguments = {"source": source, "dims": dict(dims or {})}
                     try:
-                        workload = impl.function(**{name: arguments[name] for name in impl.argnames})
-                    except Exception as error:
+                        workload = call_plugin(self.pm, "chipfit_load_workload", self.name, **arguments)
+                    except HookFailure as failure:
+                        error = failure.error
                         if expected:
                             problems.append(f"{call} raised {type(error).__name__}: {error}")
                         elif not isinstance(error, ChipfitError):
