@@ -158,7 +158,8 @@ def test_the_format_follows_the_output_extension(cli, tmp_path):
 
 
 def test_without_matplotlib_the_page_keeps_its_tables_and_says_why(catalogue, monkeypatch):
-    from chipfit_html import charts, render_html
+    from chipfit import charts
+    from chipfit_html import render_html
 
     monkeypatch.setattr(charts, "missing", lambda: "charts need matplotlib: pip install 'chipfit[report]'")
     report = _report_with_measurements()
@@ -167,7 +168,7 @@ def test_without_matplotlib_the_page_keeps_its_tables_and_says_why(catalogue, mo
 
 
 def test_roofs_are_the_models_sustained_rates_for_the_reports_devices_only(catalogue, pm):
-    from chipfit_html.charts import operator_points, roofs
+    from chipfit.charts import operator_points, roofs
 
     from chipfit import model, runner, spec
 
@@ -212,7 +213,7 @@ def _report_with_measurements() -> Report:
 
 def test_predicted_against_measured_pairs_each_measured_row_with_its_model(catalogue):
     from chipfit_html import render_html
-    from chipfit_html.charts import charts, measured_pairs
+    from chipfit.charts import charts, measured_pairs
 
     report = _report_with_measurements()
     pairs = measured_pairs(report)

@@ -97,6 +97,6 @@ def test_a_plugin_cannot_redefine_a_core_metric(cli, write_spec, plugin_module):
 
 
 def test_the_html_bar_metrics_come_from_the_registry():
-    charts = pytest.importorskip("chipfit_html.charts")
+    charts = pytest.importorskip("chipfit.charts")
     assert charts.BAR_METRICS == tuple(item.key for item in metrics.CORE_METRICS if item.chart == "bar")
     assert charts._bar_unit("latency_s") == ("s", False)

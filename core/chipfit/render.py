@@ -231,15 +231,14 @@ def render_markdown(report: Report, catalogue: Any = None, path: Path | None = N
 def _markdown_charts(report: Report, catalogue: Any, path: Path) -> dict[str | None, list[str]]:
     """Draw the report's charts into ``<stem>_files/`` beside ``path``; the markdown lines showing them, by group.
 
-    The charts are the html plugin's (:mod:`chipfit_html.charts`, matplotlib from the ``report``
-    extra); without them the markdown says so where the charts would be.
+    The charts are the core's (:mod:`chipfit.charts`, drawn with matplotlib from the ``report``
+    extra), which the html plugin draws too; without matplotlib the markdown says so where the
+    charts would be.
     """
     from urllib.parse import quote
 
-    try:
-        from chipfit_html import charts
-    except ImportError:
-        return {None: ["Charts: not drawn (the chipfit_html plugin is not installed).", ""]}
+    from chipfit import charts
+
     missing = charts.missing()
     if missing:
         return {None: [f"Charts: not drawn ({missing}).", ""]}

@@ -3,7 +3,7 @@
 The comparison tables, a roofline chart, bar charts of each group's metrics and predicted against
 measured, drawn with matplotlib (``pip install 'chipfit[report]'``) and kept inline as SVG; every
 device's figures with their sources. Importing this plugin is light: the page and its charts are
-built by :mod:`chipfit_html.page` and :mod:`chipfit_html.charts`, imported when a report is rendered.
+built by :mod:`chipfit_html.page` and :mod:`chipfit.charts`, imported when a report is rendered.
 """
 
 from __future__ import annotations

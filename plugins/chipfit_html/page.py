@@ -102,7 +102,7 @@ class _Page:
         self.charts, self.charts_missing = self._charts()
 
     def _charts(self):
-        from chipfit_html import charts
+        from chipfit import charts
 
         missing = charts.missing()
         if missing:

@@ -1,4 +1,10 @@
-"""A report's charts, drawn with matplotlib (the ``report`` extra) as SVG text.
+"""A report's charts, drawn with matplotlib (the ``report`` extra) as SVG text, for any renderer.
+
+A core module, not a plugin's, so that every renderer (the core's markdown, the html plugin, a
+third party's) draws the same charts without importing a plugin; matplotlib is imported only by the
+functions that draw (:func:`missing` says when it is not installed). Metric units, better
+directions and which metrics are worth a bar come from the metric registry (:mod:`chipfit.metrics`).
+It is near 500 lines because the three charts share their styling, axes and label helpers.
 
 - **Roofline** (log-log, arithmetic intensity in ops/byte against ops/s): each device of the report
   gets one roof per precision its rows use, ``min(peak x compute efficiency, bandwidth x memory
