@@ -39,6 +39,18 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("chipfit-cache")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_user_data(tmp_path_factory, cache_dir):
+    """Data folder and cache of the session's own, set before any fixture of a wider scope than a test
+    runs (the seed report is module-scoped): the suite never reads or writes the user's results store,
+    data folder or cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHIPFIT_DATA_DIR", str(tmp_path_factory.mktemp("chipfit-session-data")))
+        patch.setenv("CHIPFIT_CACHE_DIR", str(cache_dir))
+        patch.delenv("CHIPFIT_STORE", raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def only_in_tree_plugins(monkeypatch, cache_dir, tmp_path_factory):
     """Load only the in-tree entry points; no autoload switch, strict mode or tracing left over.

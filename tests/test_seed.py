@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,13 @@ def seed_report():
     assert_clean(result)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def test_the_seed_run_is_saved_in_the_sessions_store_not_the_users(seed_report, tmp_path_factory):
+    from chipfit.store import default_path
+
+    assert default_path().is_relative_to(tmp_path_factory.getbasetemp())
+    assert not default_path().is_relative_to(Path.home() / ".local" / "share" / "chipfit")
 
 
 def _row(report, group, device, workload):
