@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from chipfit.catalogue import Catalogue
 from chipfit.errors import ChipfitError, suggest
 from chipfit.records import Precision
-from chipfit.units import money, si_number
+from chipfit.units import duration, money, si_number
 
 
 def _slug(text: str) -> str:
@@ -33,6 +33,17 @@ SORTABLE = ("power", "price", "memory_bandwidth", "memory_capacity", "year", "ge
             "on_chip_memory", *(f"peak_ops.{p}" for p in Precision))
 
 
+def _sort_hint(name: str) -> str:
+    """What a misspelt ``--sort`` figure meant: figures it begins (``peak`` -> ``peak_ops.*``) before look-alikes."""
+    begun = [figure for figure in SORTABLE if figure.startswith(name)]
+    if len(begun) == 1:
+        return f"; did you mean {begun[0]!r}?"
+    if begun:
+        return f"; did you mean one of: {', '.join(begun)}?"
+    close = suggest(name, SORTABLE)
+    return f"; did you mean {close[0]!r}?" if close else f" (one of: {', '.join(SORTABLE)})"
+
+
 def _selected(catalogue: Catalogue, kind, segment, vendor, precision, capability, sort_by):
     devices = [
         device for device in catalogue.devices.values()
@@ -44,9 +55,7 @@ def _selected(catalogue: Catalogue, kind, segment, vendor, precision, capability
         ascending = sort_by.startswith("+")
         name = sort_by.lstrip("+-")
         if name not in SORTABLE:
-            close = suggest(name, SORTABLE)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (one of: {', '.join(SORTABLE)})"
-            raise ChipfitError(f"--sort: unknown figure {name!r}{hint}")
+            raise ChipfitError(f"--sort: unknown figure {name!r}{_sort_hint(name)}")
         present = [d for d in devices if figure(d, name) is not None]
         present.sort(key=lambda d: figure(d, name), reverse=not ascending)
         devices = present + [d for d in devices if figure(d, name) is None]
@@ -207,7 +216,7 @@ def device_card(catalogue: Catalogue, device) -> str:
     out += line("runtimes", ", ".join(device.runtimes) or "-", "runtimes")
     if device.efficiency is not None:
         out += line("efficiency", f"compute {device.efficiency.compute:g}, memory {device.efficiency.memory:g}, "
-                                  f"{device.efficiency.overhead_s * 1e6:g} µs/operator", "efficiency")
+                                  f"{duration(device.efficiency.overhead_s)}/operator", "efficiency")
     if device.notes:
         out += ["", textwrap.fill(f"Notes: {device.notes}", width=110, initial_indent="  ", subsequent_indent="  ")]
     return "\n".join(out) + "\n"

@@ -306,7 +306,7 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
         f"{efficiency.compute_for(precision):.3g} "
         f"compute efficiency, {_figure(device, 'memory_bandwidth', device.memory_bandwidth, 'B/s')} x "
         f"{efficiency.memory:g} memory efficiency, "
-        f"{efficiency.overhead_s * 1e6:g} µs/operator ({efficiency_from})",
+        f"{duration(efficiency.overhead_s)}/operator ({efficiency_from})",
         *_on_chip_note(device, workload, precision),
         f"batch {batch}: sum over {len(workload.operators)} operators of max(compute, memory) + overhead "
         f"= {duration(cost.time_s)}, {cost.bound}-bound ({cost.bound_share:.0%} of the time)",

@@ -20,7 +20,8 @@ import attrs
 
 from chipfit.hookspecs import hookimpl
 from chipfit.records import ClaimCheck, Report, Result, ScenarioKind
-from chipfit.units import display, label, ratio
+from chipfit.textwidth import fit_table, reflow, terminal_width, wrap
+from chipfit.units import display, duration, label, ratio
 
 
 @attrs.frozen
@@ -88,9 +89,7 @@ def table_columns(report: Report, group: str, rows: list[Result]) -> tuple[str, 
     return tuple(c for c in DEFAULT_COLUMNS[rows[0].scenario.kind] if c in present)
 
 
-def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str:
-    import tabulate  # imported here: only rendering pays for it
-
+def _table(report: Report, group: str, rows: list[Result], tablefmt: str, width: int | None = None) -> str:
     columns = table_columns(report, group, rows)
     several = len({row.workload for row in rows}) > 1
     baseline = report.baseline is not None and any("vs_baseline" in row.metrics for row in rows)
@@ -115,7 +114,8 @@ def _table(report: Report, group: str, rows: list[Result], tablefmt: str) -> str
             cells.append("" if error is None else display("model_error", error))
         cells.append("" if row.ok else f"{row.status}: {row.reason}")
         body.append(cells)
-    return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    return fit_table(headers, body, width=width, keys=2 if several else 1, note_column=len(headers) - 1,
+                     tablefmt=tablefmt)
 
 
 def measured_on(row: Result) -> str | None:
@@ -133,7 +133,9 @@ def source_label(row: Result) -> str:
     return f"{row.source} on {where}" if where else str(row.source)
 
 
-def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str) -> str:
+def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str, width: int | None = None) -> str:
+    import textwrap
+
     import tabulate
 
     body = []
@@ -142,7 +144,14 @@ def _claims_table(checks: tuple[ClaimCheck, ...], tablefmt: str) -> str:
         value = "" if check.value is None else f"{check.value:.4g}"
         body.append([index, check.text, claimed, value, ratio(check.ratio), check.verdict])
     headers = ["#", "claim", "claimed", "chipfit", "chipfit/claimed", "verdict"]
-    return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True, maxcolwidths=[None, 60])
+    if width is None:
+        return tabulate.tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True,
+                                 maxcolwidths=[None, 60])
+    # the claim's text takes what the other columns leave (60 at most); then the table is fitted
+    text_width = max(16, min(60, width - 62))
+    for row in body:
+        row[1] = "\n".join(textwrap.wrap(row[1], width=text_width)) or row[1]
+    return fit_table(headers, body, width=width, keys=2, tablefmt=tablefmt)
 
 
 def cost_note(report: Report) -> str:
@@ -156,20 +165,20 @@ def cost_note(report: Report) -> str:
 
 
 def _document(report: Report, *, markdown: bool, explain: bool = True,
-              figures: dict[str | None, list[str]] | None = None) -> str:
+              figures: dict[str | None, list[str]] | None = None, width: int | None = None) -> str:
     tablefmt = "github" if markdown else "simple"
     heading = (lambda text, level: f"{'#' * level} {text}") if markdown else \
         (lambda text, level: f"{text}\n{'=-'[min(level, 2) - 1] * len(text)}")
     bullet = "- " if markdown else "  "
     out = [heading(report.title, 1), ""]
     if report.description:
-        out += [report.description.strip(), ""]
-    out += ["Numbers are modelled (roofline model, datasheet figures) unless the source column says measured "
+        out += [reflow(report.description.strip(), width), ""]
+    out += [reflow("Numbers are modelled (roofline model, datasheet figures) unless the source column says measured "
             "(a real run here, or on the node it names) or calibrated (the model with efficiencies fitted to "
             "this machine)."
             + (f" Ratios are against {report.baseline}." if report.baseline else "")
             + (" Model error: (model - measured) / measured." if any("model_error" in r.metrics for r in report.rows)
-               else ""), ""]
+               else ""), width), ""]
     costs = cost_note(report)
     if costs:
         out += [costs, ""]
@@ -180,28 +189,29 @@ def _document(report: Report, *, markdown: bool, explain: bool = True,
         spec = group_spec(report, group)
         out += [heading(spec.get("title") or group, 2), ""]
         out += [f"Scenario: {rows[0].scenario.describe()}"
-                + (f", latency target {rows[0].scenario.latency_target * 1e3:g} ms"
+                + (f", latency target {duration(rows[0].scenario.latency_target)}"
                    if rows[0].scenario.latency_target else ""), ""]
         if spec.get("note"):
-            out += [spec["note"].strip(), ""]
-        out += [_table(report, group, rows, tablefmt), ""]
+            out += [reflow(spec["note"].strip(), width), ""]
+        out += [_table(report, group, rows, tablefmt, width), ""]
         out += figures.get(group, [])
         if explain:
             for row in rows:
                 if row.explain:
                     out.append(f"{'**' if markdown else ''}{row.device} x {row.workload}{'**' if markdown else ''}:")
-                    out += [f"{bullet}{line}" for line in row.explain]
+                    out += [wrap(f"{bullet}{line}", width, "  ") for line in row.explain]
             out.append("")
     out += figures.get(None, [])
     if report.claims:
-        out += [heading("Claims checked", 2), "", _claims_table(report.claims, tablefmt), ""]
+        out += [heading("Claims checked", 2), "", _claims_table(report.claims, tablefmt, width), ""]
         for index, check in enumerate(report.claims, start=1):
-            out.append(f"{index}. {check.formula}" + (f"  ->  {check.arithmetic}" if check.arithmetic else ""))
+            out.append(wrap(f"{index}. {check.formula}" + (f"  ->  {check.arithmetic}" if check.arithmetic else ""),
+                            width, "    "))
             if check.source:
-                out.append(_wrap(f"claimed by: {check.source}", bullet))
+                out.append(_wrap(f"claimed by: {check.source}", bullet, width))
             if check.why:
                 label = "why they differ" if check.verdict == "differs" else "note"
-                out.append(_wrap(f"{label}: {check.why}", bullet))
+                out.append(_wrap(f"{label}: {check.why}", bullet, width))
         out.append("")
     failed = report.failed
     if failed:
@@ -209,17 +219,17 @@ def _document(report: Report, *, markdown: bool, explain: bool = True,
     return "\n".join(out).rstrip() + "\n"
 
 
-def _wrap(text: str, bullet: str) -> str:
+def _wrap(text: str, bullet: str, width: int | None = None) -> str:
     """One paragraph (spec text may hold line breaks), wrapped and indented under a claim."""
     import textwrap
 
-    return textwrap.fill(" ".join(text.split()), width=100, initial_indent=bullet,
+    return textwrap.fill(" ".join(text.split()), width=min(100, width or 100), initial_indent=bullet,
                          subsequent_indent=" " * len(bullet))
 
 
 def render_text(report: Report) -> str:
-    """Plain-text tables for a terminal."""
-    return _document(report, markdown=False)
+    """Plain-text tables for a terminal, fitted to its width (``COLUMNS``; :mod:`chipfit.textwidth`)."""
+    return _document(report, markdown=False, width=terminal_width())
 
 
 def render_markdown(report: Report, catalogue: Any = None, path: Path | None = None) -> str:
@@ -317,19 +327,24 @@ def render_json(report: Report) -> str:
 
 def render_csv(report: Report) -> str:
     """One line per row: where it ran, its scenario, its status, then every metric (SI units)."""
-    keys: list[str] = []
-    for row in report.rows:
-        keys += [key for key in row.metrics if key not in keys]
     fixed = ["group", "device", "workload", "scenario", "batch", "precision", "count", "latency_target_s",
              "source", "status", "reason", "plugin", "measured_on"]
+    keys: list[str] = []
+    for row in report.rows:  # a metric named like a scenario column (the batch used) fills that column
+        keys += [key for key in row.metrics if key not in keys and key not in fixed]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(fixed + keys)
     for row in report.rows:
         scenario = _scenario_dict(row)
+
+        def chosen(name: str) -> Any:
+            measured = row.metrics.get(name)
+            return scenario[name] if measured is None else measured
+
         writer.writerow([
-            row.group, row.device, row.workload, scenario["kind"], scenario["batch"], scenario["precision"],
-            scenario["count"], scenario["latency_target_s"], row.source, row.status, row.reason, row.plugin,
+            row.group, row.device, row.workload, scenario["kind"], _csv_value(chosen("batch")), scenario["precision"],
+            _csv_value(chosen("count")), scenario["latency_target_s"], row.source, row.status, row.reason, row.plugin,
             measured_on(row) or "", *(_csv_value(row.metrics.get(key)) for key in keys),
         ])
     return buffer.getvalue()

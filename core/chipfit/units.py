@@ -27,35 +27,50 @@ SUFFIX_SCALE = {
 }
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant figures in plain notation (no exponent), trailing zeros dropped.
+
+    ``significant(562.341) == '562'``, ``significant(1130.2) == '1130'``, ``significant(0.012345) == '0.0123'``.
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    rounded = float(f"{value:.{digits}g}")
+    exponent = math.floor(math.log10(abs(rounded)))
+    text = f"{rounded:.{max(digits - 1 - exponent, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def si_number(value: float | None, unit: str = "", digits: int = 3) -> str:
-    """Format with an SI prefix: ``si_number(3.35e12, 'B/s') == '3.35 TB/s'``."""
+    """Format with an SI prefix: ``si_number(3.35e12, 'B/s') == '3.35 TB/s'``, never an exponent."""
     if value is None:
         return "n/a"
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}".strip()
     prefixes = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
-    magnitude = abs(value)
+    rounded = float(f"{value:.{digits}g}")  # 999.96e9 rounds to 1e12: shown as 1 T, not 1e+03 G
+    magnitude = abs(rounded)
     for scale, prefix in prefixes:
         if magnitude >= scale:
-            return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
-    return f"{value:.{digits}g} {unit}".strip()
+            return f"{significant(rounded / scale, digits)} {prefix}{unit}".strip()
+    return f"{significant(rounded, digits)} {unit}".strip()
 
 
-def duration(seconds: float | None) -> str:
-    """Format a time in the unit a person would pick: µs, ms, s, min, h or days."""
+#: Time units a person picks, smallest first: (below this many seconds, seconds per unit, name).
+_TIME_UNITS = ((1e-6, 1e-9, "ns"), (1e-3, 1e-6, "µs"), (1.0, 1e-3, "ms"), (120.0, 1.0, "s"),
+               (7200.0, 60.0, "min"), (3 * 86400.0, 3600.0, "h"), (math.inf, 86400.0, "days"))
+
+
+def duration(seconds: float | None, digits: int = 3) -> str:
+    """A time in the unit a person would pick (ns, µs, ms, s, min, h, days), to 3 significant figures."""
     if seconds is None:
         return "n/a"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.3g} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.3g} ms"
-    if seconds < 120:
-        return f"{seconds:.3g} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.3g} min"
-    if seconds < 3 * 86400:
-        return f"{seconds / 3600:.3g} h"
-    return f"{seconds / 86400:.3g} days"
+    if seconds == 0 or not math.isfinite(seconds):
+        return f"{seconds:g} s"
+    rounded = float(f"{seconds:.{digits}g}")  # 0.99996 s is 1 s, not 1e+03 ms
+    for below, scale, name in _TIME_UNITS:
+        if abs(rounded) < below:
+            return f"{significant(rounded / scale, digits)} {name}"
+    return f"{significant(rounded / 86400.0, digits)} days"
 
 
 def money(usd: float | None) -> str:
@@ -67,9 +82,9 @@ def ratio(value: float | None) -> str:
     """Format a ratio against a baseline: ``12.5x``."""
     if value is None:
         return ""
-    if value >= 100:
+    if value >= 1000:
         return f"{value:,.0f}x"
-    return f"{value:.3g}x"
+    return f"{significant(value)}x"
 
 
 def display(metric: str, value) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from chipfit.records import Precision, Report, Result, Source
 from chipfit.render import source_label
-from chipfit.units import display, label, money, ratio, si_number
+from chipfit.units import display, duration, label, money, ratio, si_number
 
 _CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #d9dee4; --head: #f1f4f7; --accent: #1d5d9b; }
@@ -388,7 +388,7 @@ def device_figures(device) -> list[tuple[str, str, str]]:
 
     efficiency, origin = efficiency_for(device)
     rows.append(("efficiency used", f"compute {efficiency.compute:g}, memory {efficiency.memory:g}, "
-                 f"{efficiency.overhead_s * 1e6:g} µs/operator ({origin})", "efficiency"))
+                 f"{duration(efficiency.overhead_s)}/operator ({origin})", "efficiency"))
     return rows
 
 

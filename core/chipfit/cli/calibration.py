@@ -8,6 +8,7 @@ import json
 import click
 
 from chipfit.errors import ChipfitError
+from chipfit.units import duration
 from chipfit.cli.app import Context, emit, table, show_progress, localhost_calibration, cli
 
 
@@ -23,10 +24,10 @@ def calibrate(obj: Context, budget: float) -> None:
         raise ChipfitError(f"calibration failed: {error}") from None
     efficiency = profile["efficiency"]
     click.echo(f"calibrated {profile['machine']}: compute efficiency {efficiency['compute']:.3g} (fp32), "
-               f"memory {efficiency['memory']:.3g}, overhead {efficiency['overhead_s'] * 1e6:.3g} µs/operator")
+               f"memory {efficiency['memory']:.3g}, overhead {duration(efficiency['overhead_s'])}/operator")
     for ident, fit in profile["fit"].items():
-        click.echo(f"  {ident}: measured {fit['measured_s'] * 1e3:.3g} ms, calibrated model "
-                   f"{fit['calibrated_s'] * 1e3:.3g} ms ({fit['calibrated_s'] / fit['measured_s'] - 1:+.1%})")
+        click.echo(f"  {ident}: measured {duration(fit['measured_s'])}, calibrated model "
+                   f"{duration(fit['calibrated_s'])} ({fit['calibrated_s'] / fit['measured_s'] - 1:+.1%})")
     click.echo(f"saved {profile['path']}")
 
 
@@ -45,9 +46,9 @@ def validate(obj: Context, budget: float, fmt: str) -> None:
         emit(json.dumps(summary, indent=2) + "\n", None)
         return
     headers = ["workload", "measured", "default model", "error", "calibrated model", "error"]
-    rows = [[r["workload"], f"{r['measured_s'] * 1e3:.3g} ms", f"{r['default_s'] * 1e3:.3g} ms",
+    rows = [[r["workload"], duration(r['measured_s']), duration(r['default_s']),
              f"{r['default_error']:+.1%}",
-             f"{r['calibrated_s'] * 1e3:.3g} ms" if "calibrated_s" in r else "-",
+             duration(r['calibrated_s']) if "calibrated_s" in r else "-",
              f"{r['calibrated_error']:+.1%}" if "calibrated_error" in r else "-"] for r in summary["rows"]]
     text = table(rows, headers, "text")
     text += f"\ngeometric-mean absolute error: default {summary['default_geomean_abs_error']:.1%}"
