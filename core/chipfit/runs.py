@@ -126,13 +126,24 @@ class Recorder:
 def resumable(store: Store, ident: str, spec: dict[str, Any]) -> tuple[StoredRun, Report]:
     """The earlier run ``ident`` and its report, checked to be a run of the same spec.
 
+    ``latest`` is the latest run of this same spec (runs of other specs in between are skipped).
+
     :raises StoreError: no such run, or it was made from a different spec (naming what differs).
     """
     import json
 
+    now = json.loads(json.dumps(spec))
+    if str(ident).strip() == "latest":  # the latest run of this spec, not the latest run of any
+        for run in store.runs():
+            if run.title == spec.get("title"):
+                report = store.report(str(run.id))
+                if json.loads(json.dumps(report.spec)) == now:
+                    return run, report
+        raise StoreError(f"{store.path}: no earlier run of this spec to resume ('latest' is the latest run of the "
+                         f"same spec; see 'chipfit runs list')")
     run = store.run(ident)
     report = store.report(str(run.id))
-    before, now = json.loads(json.dumps(report.spec)), json.loads(json.dumps(spec))
+    before = json.loads(json.dumps(report.spec))
     if before != now:
         keys = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
         raise StoreError(f"run {run.id} was made from a different spec (it differs in {', '.join(keys)}): "

@@ -10,7 +10,7 @@ import click
 
 from chipfit.errors import ChipfitError
 from chipfit.cli.app import Context, FORMAT_HELP, parse_dims, pick_renderer, cli
-from chipfit.cli.run import executor_options, finish, run_spec
+from chipfit.cli.run import command_line, executor_options, finish, run_spec
 
 
 @cli.command()
@@ -37,8 +37,7 @@ def measure(obj: Context, device, workloads, scenario, batch, budget, dims, fmt,
     group = GroupSpec(id="measure", devices=[device], workloads=list(workloads), scenario=scenario, batch=batch,
                       dims=parse_dims(dims))
     spec = Spec(title=f"{device}: measured and modelled", groups=[group], measure=[device], measure_budget_s=budget)
-    report, recorder = run_spec(obj, spec, where="command line", command=" ".join(["chipfit measure", device,
-                                                                                     *workloads]), **where_to_run)
+    report, recorder = run_spec(obj, spec, where="command line", command=command_line(), **where_to_run)
     finish(obj, renderer, report, output, recorder)
 
 

@@ -24,7 +24,8 @@ def executor_options(command):
         click.option("--cell-timeout", type=float, metavar="SECONDS", help="Seconds a measured cell may take from "
                      "when it is sent to a node until it is given up as failed (ray; default: 120 + 20 x the budget)."),
         click.option("--resume", metavar="RUN", help="Carry on an earlier run of the same spec (an id from 'chipfit "
-                     "runs list', or latest): its measured rows are kept and only the cells it lacks run."),
+                     "runs list', or latest: the latest run of this same spec, not the latest of any): its measured "
+                     "rows are kept and only the cells it lacks run."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -49,9 +50,43 @@ def run(obj: Context, spec_path: str, fmt: str, output: str | None, where: str |
     parsed, text = spec.load(spec_path)
     renderer = pick_renderer(obj, fmt, output)
     query.check(where, sort_by, obj.catalogue)  # a misspelt key fails before anything runs
-    report, recorder = run_spec(obj, parsed, text=text, where=spec_path, command=f"chipfit run {spec_path}",
+    report, recorder = run_spec(obj, parsed, text=text, where=spec_path, command=command_line(),
                                  **where_to_run)
     finish(obj, renderer, report, output, recorder, where=where, sort=sort_by)
+
+
+def command_line() -> str:
+    """The command as it was typed (options included), for the run's record in ``chipfit runs list``.
+
+    Rebuilt from click's context (what came from the command line, not defaults), so it is the same
+    under ``python -m chipfit`` and in tests.
+    """
+    import shlex
+
+    from click.core import ParameterSource
+
+    chain, ctx = [], click.get_current_context(silent=True)
+    while ctx is not None:
+        chain.append(ctx)
+        ctx = ctx.parent
+    parts: list[str] = []
+    for ctx in reversed(chain):
+        parts.append("chipfit" if ctx.parent is None else str(ctx.info_name))
+        options, arguments = [], []
+        for param in ctx.command.params:
+            if param.name not in ctx.params or ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+                continue
+            value = ctx.params[param.name]
+            values = list(value) if isinstance(value, (tuple, list)) else [value]
+            if isinstance(param, click.Argument):
+                arguments += [str(v) for v in values]
+            elif getattr(param, "is_flag", False):
+                options.append(max(param.opts if value else (param.secondary_opts or param.opts), key=len))
+            else:
+                for one in values:
+                    options += [max(param.opts, key=len), str(one)]
+        parts += options + arguments
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def run_spec(obj: Context, parsed, *, text: str = "", where: str, command: str, executor: str | None,
