@@ -133,21 +133,27 @@ def resumable(store: Store, ident: str, spec: dict[str, Any]) -> tuple[StoredRun
     import json
 
     now = json.loads(json.dumps(spec))
+
+    def differs(run: StoredRun, report: Report) -> str:
+        before = json.loads(json.dumps(report.spec))
+        keys = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
+        return f"run {run.id} was made from a different spec (it differs in {', '.join(keys)})" if keys else ""
+
     if str(ident).strip() == "latest":  # the latest run of this spec, not the latest run of any
-        for run in store.runs():
+        runs = store.runs()
+        for run in runs:
             if run.title == spec.get("title"):
                 report = store.report(str(run.id))
-                if json.loads(json.dumps(report.spec)) == now:
+                if not differs(run, report):
                     return run, report
+        latest = f"; the latest run of any spec: {differs(runs[0], store.report(str(runs[0].id)))}" if runs else ""
         raise StoreError(f"{store.path}: no earlier run of this spec to resume ('latest' is the latest run of the "
-                         f"same spec; see 'chipfit runs list')")
+                         f"same spec; see 'chipfit runs list'){latest}")
     run = store.run(ident)
     report = store.report(str(run.id))
-    before = json.loads(json.dumps(report.spec))
-    if before != now:
-        keys = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
-        raise StoreError(f"run {run.id} was made from a different spec (it differs in {', '.join(keys)}): "
-                         f"--resume carries on a run of the same spec")
+    difference = differs(run, report)
+    if difference:
+        raise StoreError(f"{difference}: --resume carries on a run of the same spec")
     return run, report
 
 
