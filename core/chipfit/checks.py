@@ -5,6 +5,8 @@ or :func:`check_device` in their tests) and data files (:func:`check_datasheet`,
 file and line). A check finds:
 
 - a figure outside plausible bounds (:data:`PLAUSIBLE`), unless the record lists it in ``unusual``;
+- a peak that is implausible for the device's power: ops per watt outside :data:`OPS_PER_WATT`
+  (50 POPS on a 10 W edge NPU is a unit slip), unless ``unusual`` lists ``ops_per_w``;
 - a sparse peak that is not between 1x and 2x its dense peak (sparse given as dense, or a typo);
 - a figure without a citation (a source or a derivation);
 - a general-purpose rate on a device that is not general-purpose, or the reverse.
@@ -17,6 +19,7 @@ from pathlib import Path
 import attrs
 
 from chipfit.records import Capability, Device
+from chipfit.units import significant
 
 #: Plausible bounds, SI units, for figures of real devices (edge module to data-centre package).
 PLAUSIBLE = {
@@ -31,6 +34,11 @@ PLAUSIBLE = {
     "on_chip_memory": (1e4, 1e11),
     "peak_ops": (1e9, 1e17),
 }
+
+#: Plausible peak ops per joule (ops/s per watt), dense or sparse, any precision: from an FP64 peak on a
+#: desktop GPU (~1e9) to the most efficient edge inference chips (Hailo-8: 26 TOPS at 2.5 W, ~1e13).
+#: A device truly beyond it (analog in-memory compute …) lists ``ops_per_w`` in ``unusual``.
+OPS_PER_WATT = (1e8, 50e12)
 
 #: Figures every device must cite when it sets them.
 CITED = ("memory_bandwidth", "memory_capacity", "power", "year", "price", "interconnect_bandwidth", "general_ops",
@@ -81,9 +89,30 @@ def check_device(device: Device) -> list[Problem]:
         elif sparse <= dense * 1.001:
             problems.append(Problem(device.id, f"peak_ops.{precision}",
                                     f"dense equals sparse ({dense:g}): the dense figure is probably the sparse one"))
+    problems += _efficiency_problems(device)
     general = device.can(Capability.GENERAL_PURPOSE)
     if device.general_ops is not None and not general:
         problems.append(Problem(device.id, "general_ops", "set on a device without the general-purpose capability"))
+    return problems
+
+
+def _efficiency_problems(device: Device) -> list[Problem]:
+    """Peaks that no chip of the device's power could reach (or so low they must be a unit slip)."""
+    if not device.power or {"ops_per_w", "power"} & set(device.unusual):
+        return []
+    low, high = OPS_PER_WATT
+    problems = []
+    for kind, peaks in (("peak_ops", device.peak_ops), ("sparse_peak_ops", device.sparse_peak_ops)):
+        for precision, ops in peaks.items():
+            field = f"{kind}.{precision}"
+            per_watt = ops / device.power
+            if field in device.unusual or f"ops_per_w.{precision}" in device.unusual or low <= per_watt <= high:
+                continue
+            problems.append(Problem(device.id, field, (
+                f"{significant(ops / 1e12)} TOPS at {significant(device.power)} W is {significant(per_watt / 1e12)} "
+                f"TOPS/W, outside the plausible "
+                f"{low / 1e12:g}..{high / 1e12:g} TOPS/W (a unit slip, GOPS for TOPS or mW for W?); list 'ops_per_w' "
+                "in 'unusual' if it is right")))
     return problems
 
 

@@ -168,9 +168,58 @@ def load_devices(path: str | Path) -> list[Device]:
     return devices
 
 
+@attrs.frozen
+class BrokenDatasheet:
+    """A plugin's datasheet file that could not be read: its devices are left out, and named when asked for."""
+
+    plugin: str
+    path: str
+    error: str
+    ids: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} could not read its datasheet: {self.error}"
+
+
+#: Datasheets of plugins that failed to read this session, by plugin module (see :func:`register_datasheet`).
+_BROKEN: dict[str, BrokenDatasheet] = {}
+
+
+def broken_datasheets() -> list[BrokenDatasheet]:
+    """The plugin datasheets that could not be read (their devices are missing from the catalogue)."""
+    return list(_BROKEN.values())
+
+
+def unavailable(ident: str) -> BrokenDatasheet | None:
+    """The broken datasheet that would have registered device ``ident`` (None when no broken file names it)."""
+    return next((broken for broken in _BROKEN.values() if ident in broken.ids), None)
+
+
 def register_datasheet(register, package: str, filename: str = "devices.toml") -> None:
-    """Register every device of a datasheet file shipped inside ``package`` (a vendor plugin's hook body)."""
+    """Register every device of a datasheet file shipped inside ``package`` (a vendor plugin's hook body).
+
+    A file that cannot be read costs only its own devices: a warning names the plugin and the file's
+    error, the rest of the catalogue loads, and a spec or command that names one of its devices fails
+    naming the plugin and the error (:func:`unavailable`). ``CHIPFIT_STRICT_PLUGINS=1`` makes it an error.
+    """
+    import os
+    import sys
     from importlib.resources import files
 
-    for device in load_devices(Path(str(files(package) / filename))):
+    path = Path(str(files(package) / filename))
+    try:
+        devices = load_devices(path)
+    except SpecError as error:
+        if os.environ.get("CHIPFIT_STRICT_PLUGINS", "").strip():
+            raise
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        ids = tuple(re.findall(r'(?m)^\s*id\s*=\s*"([^"\n]+)"', text))
+        _BROKEN[package] = BrokenDatasheet(package, str(path), str(error), ids)
+        sys.stderr.write(f"chipfit: warning: {_BROKEN[package]}; its devices are left out\n")
+        return
+    _BROKEN.pop(package, None)
+    for device in devices:
         register(device)

@@ -35,12 +35,24 @@ class UnknownIdError(ChipfitError):
     def __init__(self, what: str, ident: str, known: Iterable[str], *, where: str = "") -> None:
         self.ident = ident
         self.suggestions = suggest(ident, known)
+        broken = _broken_datasheet(ident) if what == "device" else None
+        if broken is not None:  # the plugin that has it could not read its file: say so, not "unknown"
+            self.suggestions = []
+            message = f"device {ident!r} is unavailable: {broken}"
+            super().__init__(f"{where}: {message}" if where else message)
+            return
         message = f"unknown {what} {ident!r}"
         if self.suggestions:
             message += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
         else:
             message += f" (see 'chipfit {what}s')"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def _broken_datasheet(ident: str):
+    from chipfit.datasheets import unavailable  # imported here: errors is imported by everything
+
+    return unavailable(ident)
 
 
 def suggest(word: str, known: Iterable[str], limit: int = 3) -> list[str]:

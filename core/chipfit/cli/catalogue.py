@@ -86,9 +86,14 @@ def check(obj: Context, files: tuple[str, ...]) -> None:
         problems = [(f"{path}, line {p.line}" if p.line else path, p) for path in files for p in check_datasheet(path)]
         count = "the datasheet files"
     else:
+        from chipfit.datasheets import broken_datasheets
+
         devices = obj.catalogue.devices
         problems = [(f"plugin {obj.catalogue.plugin_of('device', p.device)!r}", p)
                     for p in check_catalogue(devices.values())]
+        loaded = {getattr(plugin, "__name__", None) for plugin in obj.pm.get_plugins()}
+        problems += [(f"plugin {broken.plugin!r}", broken.error) for broken in broken_datasheets()
+                     if broken.plugin in loaded]
         count = f"{len(devices)} devices"
     for where, problem in problems:
         click.echo(f"{where}: {problem}", err=True)
