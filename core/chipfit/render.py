@@ -181,7 +181,7 @@ def _document(report: Report, *, markdown: bool, explain: bool = True,
                else ""), width), ""]
     costs = cost_note(report)
     if costs:
-        out += [costs, ""]
+        out += [reflow(costs, width), ""]
     if report.interrupted:
         out += ["INTERRUPTED: the rows below are those finished before the interrupt; claims were not checked.", ""]
     figures = figures or {}
