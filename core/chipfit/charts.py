@@ -101,7 +101,19 @@ def _names(catalogue: Any) -> dict[str, str]:
 
 
 def _short(text: str, limit: int = 34) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """A name on lines of at most ``limit`` characters: wrapped between words, never cut."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=limit, break_long_words=False)) or text
+
+
+def log_scale(values: list[float], target: float | None = None) -> bool:
+    """Whether a bar axis is logarithmic: its values (and the target line drawn on it) span decades.
+
+    A linear axis up to a 40 ms target leaves 600 µs bars invisible and piles their labels at the origin.
+    """
+    span = [value for value in values if value > 0] + ([target] if target and values else [])
+    return len(span) > 1 and max(span) / min(span) > 30
 
 
 def _colours(report: Report) -> dict[str, str]:
@@ -233,7 +245,7 @@ def bars(report: Report, group: str, rows: list[Result], *, names: dict[str, str
             values = [row.metrics.get(metric) if row.ok else None for row in rows]
             shown = [v for v in values if _number(v)]
             unit, higher = _bar_unit(metric)
-            log = len(shown) > 1 and max(shown) / min(shown) > 30
+            log = log_scale(shown, target if metric == "latency_s" else None)
             drawn = axis.barh(positions, [v if _number(v) else 0 for v in values],
                               color=[colours.get(row.device, "#888888") for row in rows], height=0.7)
             for bar, row in zip(drawn, rows):
@@ -271,7 +283,7 @@ def bars(report: Report, group: str, rows: list[Result], *, names: dict[str, str
         axes[0].invert_yaxis()
 
     title = group_spec(report, group).get("title") or group
-    height = 1.0 + 0.32 * len(rows)
+    height = 1.0 + 0.16 * sum(1 + label.count("\n") for label in labels) + 0.16 * len(rows)
     svg = _draw(11.5, height, draw, f"bars-{_slug(group)}")
     caption = (f"{', '.join(label(m) for m in metrics)} per device; rows without numbers (unsupported, failed) "
                f"have no bar." + (" Measured (hatched) and calibrated (dotted) rows are marked." if any(

@@ -36,14 +36,18 @@ nav a { display: inline-block; margin: 0 1.2rem .2rem 0; }
 .table-wrap { overflow-x: auto; margin: .6rem 0 1rem; }
 table { border-collapse: collapse; font-size: .88rem; }
 table.results { width: 100%; }
-table.results td.device { min-width: 13rem; }
-table.results th { max-width: 11rem; }
+table.results td.device { min-width: 9rem; max-width: 16rem; }
+table.results th { max-width: 7.5rem; }
 th, td { padding: .35rem .6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { background: var(--head); font-weight: 600; vertical-align: bottom; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.status-unsupported td, tr.status-failed td { color: var(--muted); }
 tr.status-failed td.note { color: #c0392b; }
-td.note { max-width: 38ch; font-size: .82rem; }
+td.note { max-width: 30ch; font-size: .82rem; }
+table.summary td.verdict { white-space: nowrap; font-weight: 600; }
+.verdict-agrees { color: #1e7b34; } .verdict-differs { color: #c0392b; } .verdict-computed { color: var(--muted); }
+details.device > summary { font-weight: 600; padding: .3rem 0; }
+ul.groups { padding-left: 1.1rem; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 9px; font-size: .78rem; font-weight: 600;
          border: 1px solid; white-space: nowrap; }
 .source-modelled { color: #1d5d9b; border-color: #9ec1e3; background: #eef5fc; }
@@ -150,6 +154,7 @@ class _Page:
                         "claims were not checked.</p>")
         if self.charts_missing:
             body.append(f'<p class="banner">No charts: {e(self.charts_missing)}.</p>')
+        body.append(self.summary())
         for group, rows in self.groups:
             body.append(self.group(group, rows))
         for chart in self.charts:
@@ -191,6 +196,31 @@ class _Page:
             links.append(("claims", "Claims checked"))
         links.append(("devices", "Devices and sources"))
         return "<nav>" + "".join(f'<a href="#{e(anchor)}">{e(text)}</a>' for anchor, text in links) + "</nav>"
+
+    def summary(self) -> str:
+        """What the report found, first: each claim's verdict, and each table with what it holds (details below)."""
+        from chipfit.render import group_spec
+
+        out = ['<section id="summary"><h2>Summary</h2>']
+        if self.report.claims:
+            out.append('<div class="table-wrap"><table class="summary"><thead><tr><th>#</th><th>claim</th>'
+                       "<th>claimed</th><th>chipfit</th><th>verdict</th></tr></thead><tbody>")
+            for index, check in enumerate(self.report.claims, start=1):
+                claimed = "" if check.expected is None else si_number(check.expected)
+                value = "" if check.value is None else si_number(check.value)
+                out.append(f'<tr><td class="num"><a href="#claim-{index}">{index}</a></td><td>{e(check.text)}</td>'
+                           f'<td class="num">{e(claimed)}</td><td class="num">{e(value)}</td>'
+                           f'<td class="verdict verdict-{e(check.verdict.split(":")[0])}">{e(check.verdict)}</td></tr>')
+            out.append("</tbody></table></div>")
+        out.append('<ul class="groups">')
+        for group, rows in self.groups:
+            title = group_spec(self.report, group).get("title") or group
+            ok = sum(row.ok for row in rows)
+            rest = len(rows) - ok
+            out.append(f'<li><a href="#{e(_anchor("group", group))}">{e(title)}</a>: {ok} row{"s" * (ok != 1)}'
+                       + (f", {rest} unsupported or failed" if rest else "") + "</li>")
+        out.append("</ul></section>")
+        return "\n".join(out)
 
     def figure(self, chart) -> str:
         return (f'<figure class="chart" id="{e(_anchor("figure", chart.name))}" role="img" '
@@ -283,15 +313,16 @@ class _Page:
             out.append(f'<tr><td class="num">{index}</td><td>{e(check.text)}</td><td class="num">{e(claimed)}</td>'
                        f'<td class="num">{e(value)}</td><td class="num">{e(ratio(check.ratio))}</td>'
                        f"<td>{e(check.verdict)}</td></tr>")
-        out.append("</tbody></table></div><ol>")
-        for check in self.report.claims:
+        out.append("</tbody></table></div><details><summary>The arithmetic, source and reasoning of each claim"
+                   "</summary><ol>")
+        for index, check in enumerate(self.report.claims, start=1):
             item = [f"<code>{e(check.formula)}</code>" + (f" → {e(check.arithmetic)}" if check.arithmetic else "")]
             if check.source:
                 item.append(f"claimed by: {_cite(check.source)}")
             if check.why:
                 item.append(f"{'why they differ' if check.verdict == 'differs' else 'note'}: {e(check.why)}")
-            out.append("<li>" + "<br>".join(item) + "</li>")
-        out.append("</ol></section>")
+            out.append(f'<li id="claim-{index}">' + "<br>".join(item) + "</li>")
+        out.append("</ol></details></section>")
         return "\n".join(out)
 
     # --- devices and workloads -------------------------------------------------------------------
@@ -299,8 +330,8 @@ class _Page:
     def device_section(self) -> str:
         idents = list(dict.fromkeys(row.device for row in self.report.rows))
         out = ['<section id="devices"><h2>Devices and sources</h2>',
-               "<p>Every figure the model used, with the document it came from. Figures no primary source "
-               'confirmed are marked <span class="unconfirmed">unconfirmed</span>.</p>']
+               "<p>Every figure the model used, with the document it came from (open a device). Figures no "
+               'primary source confirmed are marked <span class="unconfirmed">unconfirmed</span>.</p>']
         for ident in idents:
             device = self.devices.get(ident)
             if device is None:
@@ -309,7 +340,7 @@ class _Page:
                 continue
             plugin = getattr(self.catalogue, "plugin_of", lambda *_: None)("device", ident)
             out.append(f'<article class="device" id="{e(_anchor("device", ident))}">'
-                       f"<h3>{e(device.name)}</h3>"
+                       f'<details class="device"><summary>{e(device.name)}</summary>'
                        f'<p class="meta"><code>{e(ident)}</code> · {e(device.vendor)} · {e(device.kind)} · '
                        f"{e(device.segment)}" + (f" · plugin {e(plugin)}" if plugin else "") + "</p>")
             out.append('<div class="table-wrap"><table class="figures"><thead><tr><th>figure</th><th>value</th>'
@@ -322,7 +353,7 @@ class _Page:
             out.append("</tbody></table></div>")
             if device.notes:
                 out.append(f"<details><summary>Notes</summary><p>{_cite(device.notes)}</p></details>")
-            out.append("</article>")
+            out.append("</details></article>")
         out.append("</section>")
         return "\n".join(out)
 
@@ -330,7 +361,8 @@ class _Page:
         idents = [i for i in dict.fromkeys(row.workload for row in self.report.rows) if i in self.workloads]
         if not idents:
             return ""
-        out = ['<section id="workloads"><h2>Workloads</h2><div class="table-wrap"><table><thead><tr>'
+        out = ['<section id="workloads"><h2>Workloads</h2><details><summary>What each workload counts, and its '
+               'sources</summary><div class="table-wrap"><table><thead><tr>'
                "<th>workload</th><th>phase</th><th>ops/sample</th><th>parameters</th><th>weights</th>"
                "<th>operators</th><th>source</th></tr></thead><tbody>"]
         for ident in idents:
@@ -342,7 +374,7 @@ class _Page:
                        f'<td class="num">{e(si_number(workload.weight_bytes, "B"))} ({e(workload.precision)})</td>'
                        f'<td class="num">{sum(op.repeat for op in workload.operators)}</td>'
                        f'<td class="cite">{_cite(cited)}</td></tr>')
-        out.append("</tbody></table></div></section>")
+        out.append("</tbody></table></div></details></section>")
         return "\n".join(out)
 
     def footer(self) -> str:
