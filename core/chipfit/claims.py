@@ -30,13 +30,42 @@ class ExpressionError(ValueError):
     """A claim expression that is not plain arithmetic over known metrics."""
 
 
+#: The longest claim expression read, in characters, and its deepest nesting: a published claim's
+#: arithmetic is a line, and a bound keeps parsing and evaluating it far from Python's recursion limit.
+MAX_LENGTH = 500
+MAX_DEPTH = 60
+
+#: Python's symbols for the operators a claim may not use, so an error can name the one it met.
+_REFUSED_SYMBOLS = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+    ast.LShift: "<<", ast.RShift: ">>", ast.Invert: "~", ast.Not: "not", ast.And: "and", ast.Or: "or",
+}
+
+
 def parse_expression(source: str) -> ast.expr:
-    """Parse a claim expression, allowing only numbers, metric names and arithmetic."""
+    """Parse a claim expression, allowing only numbers, metric names and arithmetic.
+
+    :raises ExpressionError: not arithmetic, a refused operator (named), a number that is not finite, or an
+        expression longer than :data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH`.
+    """
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"too long: {len(source)} characters (at most {MAX_LENGTH}); a claim's value is "
+                              f"one line of arithmetic")
     try:
-        tree = ast.parse(source, mode="eval").body
+        tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as error:
         raise ExpressionError(f"not an arithmetic expression: {error.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"nested too deeply (at most {MAX_DEPTH} levels)") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(f"nested too deeply (at most {MAX_DEPTH} levels)")
     for node in ast.walk(tree):
+        if type(node) in _REFUSED_SYMBOLS:
+            raise ExpressionError(f"operator {_REFUSED_SYMBOLS[type(node)]!r} is not allowed "
+                                  f"(numbers, metric names and + - * / ** only)")
+        if isinstance(node, ast.Constant) and isinstance(node.value, float) and not math.isfinite(node.value):
+            raise ExpressionError(f"the number {ast.get_source_segment(source.strip(), node) or node.value} is "
+                                  f"not finite")
         allowed = (
             isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.USub, ast.UAdd))
             or type(node) in _OPERATORS
@@ -45,8 +74,19 @@ def parse_expression(source: str) -> ast.expr:
             or (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "versus")
         )
         if not allowed:
-            raise ExpressionError(f"{ast.unparse(node)!r} is not allowed (numbers, metric names and + - * / ** only)")
+            shown = ast.get_source_segment(source.strip(), node) or type(node).__name__
+            raise ExpressionError(f"{shown!r} is not allowed (numbers, metric names and + - * / ** only)")
     return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deeply an expression nests (counted without recursion, so any tree can be measured)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] | None) -> tuple[float, str]:
@@ -71,7 +111,9 @@ def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] 
             return value, _number(value), 9
         if isinstance(node, ast.UnaryOp):
             value, text, _ = walk(node.operand)
-            return (-value, f"-{text}", 4) if isinstance(node.op, ast.USub) else (value, text, 4)
+            if isinstance(node.op, ast.UAdd):
+                return value, text, 4
+            return -value, (f"-({text})" if text.startswith("-") else f"-{text}"), 4
         function, symbol, precedence = _OPERATORS[type(node.op)]
         left, left_text, left_precedence = walk(node.left)
         right, right_text, right_precedence = walk(node.right)
@@ -81,8 +123,10 @@ def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] 
             right_text = f"({right_text})"
         try:
             value = function(left, right)
-        except ArithmeticError as error:  # division by zero, overflow
-            raise ExpressionError(str(error) or type(error).__name__) from None
+        except OverflowError:
+            raise ExpressionError(f"{left_text} {symbol} {right_text} is too large") from None
+        except ArithmeticError as error:  # division by zero
+            raise ExpressionError(f"{left_text} {symbol} {right_text}: {error or type(error).__name__}") from None
         if not isinstance(value, float) or not math.isfinite(value):
             raise ExpressionError(f"{left_text} {symbol} {right_text} is not a finite real number")
         return value, f"{left_text} {symbol} {right_text}", precedence

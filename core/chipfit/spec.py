@@ -32,6 +32,7 @@ Every key is checked: a misspelt one is an error naming it, its line and the key
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -168,9 +169,8 @@ def load(path: str | Path) -> tuple[Spec, str]:
 def parse(text: str, data: dict, where: str) -> Spec:
     """Check parsed TOML as a spec (see :func:`load`)."""
     spec = tomlfile.structure(data, Spec, text=text, where=where)
-    if spec.measure_budget_s <= 0:
-        raise SpecError(f"measure_budget_s must be > 0, got {spec.measure_budget_s:g}", path=where,
-                        line=tomlfile.locate(text, ["measure_budget_s"]))
+    if problem := budget_problem(spec.measure_budget_s):
+        raise SpecError(f"measure_budget_s {problem}", path=where, line=tomlfile.locate(text, ["measure_budget_s"]))
     for key in ("electricity_usd_per_kwh", "service_life_years"):
         value = getattr(spec, key)
         if value is not None and not 0 < value < float("inf"):
@@ -212,6 +212,17 @@ def parse(text: str, data: dict, where: str) -> Spec:
             raise SpecError(f"claims[{index}].tolerance must be >= 0", path=where,
                             line=tomlfile.locate(text, ["claims", index, "tolerance"]))
     return spec
+
+
+def budget_problem(seconds: float) -> str | None:
+    """What is wrong with a measuring budget (``measure_budget_s``, ``--budget``), or None.
+
+    A budget bounds how long a measurement may run (its hang guard grows with it): it must be a finite
+    number of seconds above zero (NaN would turn the guard off, inf would wait for ever).
+    """
+    if not (math.isfinite(seconds) and seconds > 0):
+        return f"must be a finite number of seconds > 0, got {seconds:g}"
+    return None
 
 
 def _key_in(message: str, keys: tuple[str, ...]) -> str | None:

@@ -162,6 +162,7 @@ class Store:
             with self._errors("open"):
                 self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
                 self._db.execute("PRAGMA foreign_keys = ON")
+                self._check_intact()
                 self._prepare()
         except BaseException:
             self.close()
@@ -179,6 +180,20 @@ class Store:
         if header and header != _SQLITE_HEADER:
             raise StoreError(f"{self.path}: not a chipfit results store (not an SQLite database: damaged, or "
                              f"another kind of file); it is left as it is: move it away or use --store PATH")
+
+    def _check_intact(self) -> None:
+        """Refuse a damaged file before anything is written to it (SQLite's ``quick_check`` of every page).
+
+        A damaged page elsewhere than the schema lets SQLite open the file and even start a write; a
+        write there could spread the damage, so no command writes to a file that fails this check.
+        """
+        try:
+            problems = [text for (text,) in self._db.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as error:
+            problems = [str(error)]
+        if problems and problems != ["ok"]:
+            raise StoreError(f"{self.path}: damaged results store ({'; '.join(problems)}); it is left as it is: "
+                             f"move it away or use --store PATH")
 
     def _version(self) -> int | None:
         """The schema version of the file; None for an empty database. Raises for a foreign one."""

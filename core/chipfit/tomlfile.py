@@ -8,6 +8,7 @@ error is traced back from its path (``groups[1].precision``) to the line that ho
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -162,18 +163,30 @@ def locate(text: str, path: Sequence[PathStep]) -> int | None:
     """The line (1-based) of the deepest part of ``path`` that the text names, or None.
 
     Follows table headers, arrays of tables (counting them) and keys; good enough to point a
-    person at ``batch = true`` in the second ``[[groups]]``.
+    person at ``batch = true`` in the second ``[[groups]]``. The text is indexed once (and the index
+    kept for the next call), so locating every claim of a long spec costs one pass, not one per claim.
     """
-    target = list(path)
+    index = _line_index(text)
+    target = tuple(path)
+    for depth in range(len(target), 0, -1):
+        line = index.get(target[:depth])
+        if line is not None:
+            return line
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _line_index(text: str) -> dict[tuple[PathStep, ...], int]:
+    """Every table, array entry and key the text names, as a path, with the first line naming it."""
     table: list[PathStep] = []
     counts: dict[tuple[str, ...], int] = {}
-    best_line, best_depth = None, 0
+    index: dict[tuple[PathStep, ...], int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if match := _ARRAY_TABLE.match(line):
             name = tuple(_key_parts(match.group(1)))
-            index = counts.get(name, 0)
-            table = [*_within_arrays(list(name), counts), index]
-            counts[name] = index + 1
+            position = counts.get(name, 0)
+            table = [*_within_arrays(list(name), counts), position]
+            counts[name] = position + 1
             candidate = table
         elif match := _TABLE.match(line):
             table = _within_arrays(_key_parts(match.group(1)), counts)
@@ -182,10 +195,8 @@ def locate(text: str, path: Sequence[PathStep]) -> int | None:
             candidate = [*table, *_key_parts(match.group(1))]
         else:
             continue
-        depth = len(candidate)
-        if depth > best_depth and target[:depth] == candidate:
-            best_line, best_depth = number, depth
-    return best_line
+        index.setdefault(tuple(candidate), number)
+    return index
 
 
 def unstructure(record: Any) -> Any:
