@@ -8,6 +8,7 @@ returns something that is not a result for that cell, costs only that cell: it b
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -15,6 +16,7 @@ import attrs
 import pluggy
 
 from chipfit.hookcall import HookFailure, call_first
+from chipfit.metrics import value_problem
 from chipfit.records import Device, Result, Scenario, Source, Status, Workload
 
 
@@ -59,11 +61,12 @@ def malformed(result: object, device: Device, workload: Workload) -> str | None:
     if (result.device, result.workload) != (device.id, workload.id):
         return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
     for key, value in result.metrics.items():
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if value is not None and not isinstance(value, (bool, str)) and not (numeric and math.isfinite(value)):
-            return f"returned metric {key!r} = {value!r}: not a finite number"
-        if isinstance(value, str) and key not in ("bound",):
-            return f"returned metric {key!r} = {value!r}: a number was expected"
+        if problem := value_problem(key, value):
+            return f"returned {problem}"
+    try:  # the measurement is kept in the store and in --format json: finite JSON only
+        json.dumps(result.measurement, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        return f"returned a measurement that is not finite JSON ({error})"
     return None
 
 

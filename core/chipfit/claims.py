@@ -30,6 +30,14 @@ class ExpressionError(ValueError):
     """A claim expression that is not plain arithmetic over known metrics."""
 
 
+class Deferred(Exception):
+    """A claim that needs a metric only measurement adds, checked before measuring: it is checked after."""
+
+
+#: Metrics a modelled cell gains only once its measured twin is in (see ``runner.with_model_error``).
+MEASURED_ONLY = frozenset({"model_error"})
+
+
 #: The longest claim expression read, in characters, and its deepest nesting: a published claim's
 #: arithmetic is a line, and a bound keeps parsing and evaluating it far from Python's recursion limit.
 MAX_LENGTH = 500
@@ -89,13 +97,19 @@ def _depth(tree: ast.AST) -> int:
     return deepest
 
 
-def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] | None) -> tuple[float, str]:
-    """The expression's value and its arithmetic with every name replaced by its number."""
+def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] | None, *,
+             defer: frozenset[str] = frozenset()) -> tuple[float, str]:
+    """The expression's value and its arithmetic with every name replaced by its number.
+
+    :raises Deferred: a name in ``defer`` that the cell lacks (it may have it later).
+    """
 
     def lookup(name: str, scope: Mapping[str, Any] | None, label: str) -> float:
         if scope is None:
             raise ExpressionError(f"{label} is used but the claim has no 'versus' cell")
         value = scope.get(name)
+        if value is None and name in defer:
+            raise Deferred(label)
         if value is None or isinstance(value, (bool, str)):
             raise ExpressionError(f"{label} has no numeric value in that cell")
         return float(value)
@@ -145,13 +159,20 @@ def check(
     versus: Result | None,
     *,
     where: str = "",
+    defer: frozenset[str] = frozenset(),
 ) -> ClaimCheck:
     """Compute one claim from the report's cells and judge it against what was claimed.
 
     :raises SpecError: the expression is not arithmetic or names a metric the cell lacks.
+    :raises Deferred: it needs a metric in ``defer`` that the cell lacks yet.
     """
     common = dict(text=claim.text, expected=claim.expected, formula=claim.value,
                   tolerance=claim.tolerance, source=claim.source, why=claim.why)
+    shown = claim.value if len(claim.value) <= 60 else claim.value[:57] + "..."
+    try:
+        tree = parse_expression(claim.value)
+    except ExpressionError as error:
+        raise SpecError(f"claim {claim.text[:40]!r}: value {shown!r}: {error}", path=where or None) from None
     missing = [ref for ref, row in ((claim.cell, cell), (claim.versus, versus)) if ref is not None and row is None]
     if missing:
         ref = missing[0]
@@ -163,10 +184,9 @@ def check(
         return ClaimCheck(value=None, arithmetic="", verdict=f"cannot check: {row.device} is {row.status}: {row.reason}",
                           **common)
     try:
-        tree = parse_expression(claim.value)
-        value, arithmetic = evaluate(tree, _scope(cell), _scope(versus) if versus else None)
+        value, arithmetic = evaluate(tree, _scope(cell), _scope(versus) if versus else None, defer=defer)
     except ExpressionError as error:
-        raise SpecError(f"claim {claim.text[:40]!r}: value {claim.value!r}: {error}", path=where or None) from None
+        raise SpecError(f"claim {claim.text[:40]!r}: value {shown!r}: {error}", path=where or None) from None
     if claim.expected is None:
         verdict = "computed"
     else:

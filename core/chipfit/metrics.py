@@ -33,6 +33,7 @@ process (a later collection of the same key replaces a plugin's earlier definiti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -286,23 +287,72 @@ class MetricFailure(Exception):
     """A derived metric's function raised: ``metric`` names it, ``error`` is what it raised."""
 
     def __init__(self, metric: str, error: Exception) -> None:
-        super().__init__(f"derived metric {metric!r} raised {type(error).__name__}: {error}")
+        if isinstance(error, MetricClash):
+            text = f"derived metric {metric!r} clashes: {error}"
+        elif isinstance(error, ValueError) and str(error).startswith("metric "):
+            text = f"derived metric {metric!r} returned a bad value: {error}"
+        else:
+            text = f"derived metric {metric!r} raised {type(error).__name__}: {error}"
+        super().__init__(text)
         self.metric = metric
+
+
+#: Metrics of the design that are physical quantities or counts: never negative in a row.
+NON_NEGATIVE = frozenset({
+    "latency_s", "throughput_sps", "time_to_train_s", "ops_required_per_s", "ops_available_per_s", "power_w",
+    "energy_per_sample_j", "energy_j", "samples_per_j", "samples_per_s_per_usd", "hardware_cost_usd",
+    "utilization", "train_to_infer_ops_ratio", "output_tokens_per_s", "ttft_s", "tpot_s", "kv_cache_bytes",
+    "batch", "usd_per_million_tokens", "mfu", "peak_ops_per_s",
+})
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one metric value of a row (not a finite number, or a negative quantity), or None.
+
+    A metric is None (does not apply), a bool, ``bound``'s text, or a finite number; the quantities in
+    :data:`NON_NEGATIVE` are never below zero.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return None if key == "bound" else f"metric {key!r} = {value!r}: a number was expected"
+    if not isinstance(value, (int, float)):
+        return f"metric {key!r} is a {type(value).__name__}, not a number"
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        finite = False
+    if not finite:
+        return f"metric {key!r} = {value!r}: not a finite number"
+    if key in NON_NEGATIVE and value < 0:
+        return f"metric {key!r} = {value!r}: a negative quantity"
+    return None
+
+
+class MetricClash(Exception):
+    """A derived metric whose id is a metric the row already has: it would replace it silently."""
 
 
 def apply(metrics: dict[str, Any], derived: Mapping[str, Metric | DerivedMetric]) -> dict[str, Any]:
     """A copy of ``metrics`` with every derived metric added (None where it does not apply); entries
     without a function (metrics that results report) are skipped.
 
-    :raises MetricFailure: a metric's function raised.
+    :raises MetricFailure: a metric's function raised, returned something that is not a finite number
+        (or None, a bool), or has the id of a metric the row already holds (``latency_s``).
     """
     out = dict(metrics)
     for ident, item in derived.items():
         function = getattr(item, "function", None)
         if function is None:
             continue
+        if out.get(ident) is not None:
+            raise MetricFailure(ident, MetricClash(f"the row already has {ident!r}; a derived metric may not "
+                                                   f"replace it (give it an id of its own)"))
         try:
-            out[ident] = function(out)
+            value = function(out)
         except Exception as error:
             raise MetricFailure(ident, error) from error
+        if problem := value_problem(ident, value):
+            raise MetricFailure(ident, ValueError(problem))
+        out[ident] = value
     return out

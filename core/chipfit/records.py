@@ -402,7 +402,8 @@ class Workload:
     ``epochs`` and ``backward_factor`` (backward cost as a multiple of forward: 2 by default).
     ``uncosted`` counts, by operator type, operators whose cost is unknown (their ops are missing
     from the totals, and reports say so). ``graph`` says where a runnable graph comes from, for
-    measurement backends: a model file's path, or ``reference:ID`` for a graph chipfit builds.
+    measurement backends: a model file's path, or ``reference:ID`` for a graph chipfit builds
+    (:func:`graph_locator` and :func:`split_locator` add and read the dimensions bound).
     """
 
     id: str = attrs.field(validator=_kebab_id)
@@ -568,3 +569,24 @@ class Report:
     def failed(self) -> tuple[Result, ...]:
         """Rows a plugin failed to produce."""
         return tuple(row for row in self.rows if row.status is Status.FAILED)
+
+
+def graph_locator(path: str, dims: Mapping[str, int] | None = None) -> str:
+    """A workload's ``graph``: a model file's path and the dimensions bound (``model.onnx?seq=128``).
+
+    The query is added whenever the path itself holds a ``?`` (a file named ``what?.onnx``), so that
+    :func:`split_locator` always splits at the last one.
+    """
+    from urllib.parse import urlencode
+
+    return path + (f"?{urlencode(dict(dims or {}))}" if dims or "?" in path else "")
+
+
+def split_locator(graph: str) -> tuple[str, dict[str, int]]:
+    """``path/model.onnx?seq=128`` -> (``path/model.onnx``, ``{"seq": 128}``): the inverse of :func:`graph_locator`."""
+    from urllib.parse import parse_qsl
+
+    if "?" not in graph:
+        return graph, {}
+    target, _, query = graph.rpartition("?")
+    return target, {name: int(value) for name, value in parse_qsl(query)}

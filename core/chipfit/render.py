@@ -12,6 +12,7 @@ import csv
 import inspect
 import io
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -322,7 +323,19 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     """The report as JSON: rows with ``metrics`` in SI units under the design's keys."""
-    return json.dumps(report_dict(report), indent=2, sort_keys=False) + "\n"
+    # strict JSON (JSON.parse rejects NaN): a non-finite number that got past the checks is written as null
+    return json.dumps(finite_json(report_dict(report)), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, so that it is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(item) for item in value]
+    return value
 
 
 def render_csv(report: Report) -> str:

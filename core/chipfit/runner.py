@@ -24,7 +24,7 @@ from chipfit import tco, tomlfile
 from chipfit.catalogue import Catalogue
 from chipfit.cells import estimate_cell, malformed
 from chipfit.hookcall import HookFailure, call_first
-from chipfit.errors import ChipfitError, PluginError, UnknownIdError
+from chipfit.errors import ChipfitError, PluginError, SpecError, UnknownIdError
 from chipfit.records import (
     Device,
     Report,
@@ -151,8 +151,14 @@ def _is_file(ident: str) -> bool:
     return "/" in ident or "\\" in ident or Path(ident).suffix != ""
 
 
-def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list) -> list[Workload]:
-    """A group's workloads: catalogue ids, or model files read through ``chipfit_load_workload``."""
+def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list,
+               files: dict[str, tuple[str, str]] | None = None) -> list[Workload]:
+    """A group's workloads: catalogue ids, or model files read through ``chipfit_load_workload``.
+
+    :param files: workload id -> (graph, place) of the model files read so far in this spec; two files
+        (or one file under other dims) that would become one id are an error naming both.
+    """
+    files = {} if files is None else files
     out = []
     base = Path(where).parent if where and where != "command line" else Path(".")
     for index, ident in enumerate(group.workloads):
@@ -170,6 +176,12 @@ def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list)
                                f"(see 'chipfit plugins' for chipfit_load_workload)")
         if workload.id in catalogue.workloads:  # a file named like a catalogue workload stays apart from it
             workload = attrs.evolve(workload, id=f"{workload.id}-file")
+        place = f"line {line}: {tomlfile.dotted([*at, index])} {ident!r}" if line else repr(ident)
+        graph, first = files.setdefault(workload.id, (workload.graph or str(path), place))
+        if graph != (workload.graph or str(path)):
+            raise ChipfitError(f"{where}, {place}: becomes workload id {workload.id!r}, as {first} does (ids come "
+                               f"from file names, and a report tells its rows apart by id): rename one of the "
+                               f"files")
         out.append(workload)
     return out
 
@@ -217,12 +229,13 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         _resolve(spec.baseline, known, "device", text, where, ["baseline"])
     cells = []
     entries: dict[str, dict[str, str]] = {}  # per group: workload entry in the spec -> workload id
+    files: dict[str, tuple[str, str]] = {}  # workload id -> (graph, place) of each model file read
     for index, group in enumerate(spec.groups):
         at = ["groups", index]
         devices = [(ident, None) if ident in absent and ident not in known
                    else (ident, _resolve(ident, known, "device", text, where, [*at, "devices", i]))
                    for i, ident in enumerate(group.devices)]
-        workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"])
+        workloads = _workloads(group, catalogue, pm, text, where, [*at, "workloads"], files)
         entries[group.id] = {entry: workload.id for entry, workload in zip(group.workloads, workloads)}
         cells += [(group, ident, device, workload) for workload in workloads for ident, device in devices]
     claim_cells = _claim_cells(spec, entries, text, where)  # a bad claim is found before any cell runs
@@ -234,25 +247,23 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
 
     costs = spec.costs()
 
-    def add(row: Result, group: str) -> Result:
+    def add(row: Result, group: str, *, keep: bool = True) -> Result:
         row = attrs.evolve(complete_row(row, known.get(row.device), catalogue, costs), group=group)
-        if on_row:
+        if on_row and keep:
             on_row(row)
         return row
 
     interrupted = False
     try:
+        for group, ident, device, workload in cells:
+            modelled.append(add(_modelled(pm, group, ident, device, workload, spec, absent), group.id, keep=False))
+        # claims read modelled cells only: check them now, before anything is kept or measured
+        _check_claims(spec, claim_cells, with_baseline(modelled, spec.baseline, catalogue.workloads), text, where,
+                      defer=claim_checks.MEASURED_ONLY)
+        for row in modelled if on_row else ():
+            on_row(row)
         for index, (group, ident, device, workload) in enumerate(cells):
-            scenario = group.to_scenario()
-            if ident in spec.measure and scenario.kind is ScenarioKind.OFFLINE and scenario.batch is None:
-                # a measured run uses one batch (the workload's): model that batch too, so the two compare
-                scenario = attrs.evolve(scenario, batch=workload.batch)
-            if device is None:
-                row = Result(ident, workload.id, scenario, Source.MODELLED, Status.UNSUPPORTED,
-                             reason=f"{absent[ident]}; its figures come from the node that holds it")
-            else:
-                row = estimate_cell(pm, device, workload, scenario)
-            modelled.append(add(row, group.id))
+            scenario = _cell_scenario(group, ident, workload, spec)
             if ident not in spec.measure:
                 continue
             earlier = kept.get((group.id, ident, workload.id))
@@ -286,13 +297,7 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         if index in measured:
             rows.append(measured[index])
     rows = with_model_error(with_baseline(rows, spec.baseline, catalogue.workloads), catalogue.workloads)
-    by_cell = {(row.group, row.device, row.workload): row for row in rows if row.source is not Source.MEASURED}
-    checks = []
-    for index, claim in enumerate([] if interrupted else spec.claims):
-        found = [None if key is None else by_cell.get(key) for key in claim_cells[index]]
-        line = tomlfile.locate(text, ["claims", index, "value"])
-        place = f"{where}, line {line}" if line else where
-        checks.append(claim_checks.check(claim, found[0], found[1], where=place))
+    checks = [] if interrupted else _check_claims(spec, claim_cells, rows, text, where)
     env = environment(pm)
     if spec.measure:
         env = {**env, "executor": executor.name, **_asking(executor, "environment")}
@@ -335,6 +340,47 @@ def _fit_rows(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, costs:
                 on_row(row)
             out.append(row)
     return out
+
+
+def _modelled(pm: pluggy.PluginManager, group, ident: str, device, workload: Workload, spec: Spec,
+              absent: dict[str, str]) -> Result:
+    """One modelled cell of a group (a device no node holds now: unsupported, saying why)."""
+    scenario = _cell_scenario(group, ident, workload, spec)
+    if device is None:
+        return Result(ident, workload.id, scenario, Source.MODELLED, Status.UNSUPPORTED,
+                      reason=f"{absent[ident]}; its figures come from the node that holds it")
+    return estimate_cell(pm, device, workload, scenario)
+
+
+def _cell_scenario(group, ident: str, workload: Workload, spec: Spec) -> Scenario:
+    """The scenario a cell is modelled (and measured) under."""
+    scenario = group.to_scenario()
+    if ident in spec.measure and scenario.kind is ScenarioKind.OFFLINE and scenario.batch is None:
+        # a measured run uses one batch (the workload's): model that batch too, so the two compare
+        scenario = attrs.evolve(scenario, batch=workload.batch)
+    return scenario
+
+
+def _check_claims(spec: Spec, claim_cells: list[tuple], rows: Iterable[Result], text: str, where: str, *,
+                  defer: frozenset[str] = frozenset()) -> list:
+    """Every claim checked against the report's modelled cells (one pass, however many claims).
+
+    :param defer: metrics only measurement adds (``model_error``): a claim that needs one the cell lacks yet
+        is left for the check after measuring, instead of failing.
+    :raises SpecError: a claim whose arithmetic does not compute (naming the spec's line).
+    """
+    by_cell = {(row.group, row.device, row.workload): row for row in rows if row.source is not Source.MEASURED}
+    checks = []
+    for index, claim in enumerate(spec.claims):
+        found = [None if key is None else by_cell.get(key) for key in claim_cells[index]]
+        try:
+            checks.append(claim_checks.check(claim, found[0], found[1], defer=defer))
+        except claim_checks.Deferred:
+            continue
+        except SpecError as error:
+            line = tomlfile.locate(text, ["claims", index, "value"])
+            raise SpecError(str(error).removeprefix("<spec>: "), path=where or None, line=line) from None
+    return checks
 
 
 def _checked(executor: Executor, task, row: object) -> Result:

@@ -123,6 +123,10 @@ class Recorder:
         self.warn(f"run not saved: {message}")
 
 
+#: Spec keys that do not change which cells a run has or how they are measured (``--resume`` ignores them).
+_NOT_CELLS = frozenset({"claims", "title", "description", "baseline"})
+
+
 def resumable(store: Store, ident: str, spec: dict[str, Any]) -> tuple[StoredRun, Report]:
     """The earlier run ``ident`` and its report, checked to be a run of the same spec.
 
@@ -132,10 +136,12 @@ def resumable(store: Store, ident: str, spec: dict[str, Any]) -> tuple[StoredRun
     """
     import json
 
-    now = json.loads(json.dumps(spec))
+    # claims are checked again at the end, and title, description and baseline are the report's words:
+    # a spec fixed in those still carries on the run (its cells are the same)
+    now = {key: value for key, value in json.loads(json.dumps(spec)).items() if key not in _NOT_CELLS}
 
     def differs(run: StoredRun, report: Report) -> str:
-        before = json.loads(json.dumps(report.spec))
+        before = {key: value for key, value in json.loads(json.dumps(report.spec)).items() if key not in _NOT_CELLS}
         keys = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
         return f"run {run.id} was made from a different spec (it differs in {', '.join(keys)})" if keys else ""
 
@@ -480,10 +486,15 @@ def read_export(path: str) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ChipfitError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ChipfitError(f"{path}: not a chipfit runs export (not UTF-8 text: {error.reason} at byte "
+                           f"{error.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ChipfitError(f"{path}, line {error.lineno}: not JSON: {error.msg}") from None
+    except RecursionError:
+        raise ChipfitError(f"{path}: not a chipfit runs export (JSON nested too deeply)") from None
 
 
 def open_store(option: str | None) -> Store:

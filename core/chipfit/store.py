@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import sqlite3
 import time
 import uuid
@@ -161,6 +162,7 @@ class Store:
         try:
             with self._errors("open"):
                 self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                self._db.text_factory = _text  # a flipped byte in a title shows as such, not as a traceback
                 self._db.execute("PRAGMA foreign_keys = ON")
                 self._check_intact()
                 self._prepare()
@@ -367,8 +369,10 @@ class Store:
         with self._errors("read"):
             if ident == "latest":
                 found = self._db.execute(self._SUMMARY + " ORDER BY runs.id DESC LIMIT 1").fetchall()
-            elif ident.isdigit():
-                found = self._db.execute(self._SUMMARY + " WHERE runs.id = ?", (int(ident),)).fetchall()
+            elif re.fullmatch(r"[0-9]+", ident):
+                number = int(ident)  # an id beyond SQLite's integers is no run here
+                found = (self._db.execute(self._SUMMARY + " WHERE runs.id = ?", (number,)).fetchall()
+                         if number < 2 ** 63 else [])
             elif len(ident) >= 4 and all(c in "0123456789abcdef" for c in ident.lower()):
                 found = self._db.execute(self._SUMMARY + " WHERE uid LIKE ? ORDER BY runs.id",
                                          (ident.lower() + "%",)).fetchall()
@@ -384,16 +388,32 @@ class Store:
         """A run's report as the JSON object ``--format json`` writes."""
         run = self.run(ident)
         with self._errors("read"):
-            spec, environment, rest = self._db.execute(
-                "SELECT spec, environment, report FROM runs WHERE id = ?", (run.id,)).fetchone()
-            rows = [json.loads(text) for (text,) in self._db.execute(
-                "SELECT row FROM rows WHERE run_id = ? ORDER BY position", (run.id,))]
-        try:
-            data = json.loads(rest)
-            data.update(spec=json.loads(spec), environment=json.loads(environment), rows=rows)
-        except json.JSONDecodeError as error:
-            raise StoreError(f"{self.path}: damaged run {run.id} ({error})") from None
+            self._db.text_factory = bytes  # a flipped byte is a damaged run, not a UnicodeDecodeError
+            try:
+                spec, environment, rest = self._db.execute(
+                    "SELECT spec, environment, report FROM runs WHERE id = ?", (run.id,)).fetchone()
+                rows = [(position, text) for position, text in self._db.execute(
+                    "SELECT position, row FROM rows WHERE run_id = ? ORDER BY position", (run.id,))]
+            finally:
+                self._db.text_factory = _text
+        data = self._stored_json(rest, dict, run, "its report")
+        data.update(spec=self._stored_json(spec, dict, run, "its spec"),
+                    environment=self._stored_json(environment, dict, run, "its environment"),
+                    rows=[self._stored_json(text, dict, run, f"row {position}") for position, text in rows])
         return data
+
+    def _stored_json(self, text: bytes | str, kind: type, run: StoredRun, what: str) -> Any:
+        """One JSON column of a run as it was saved; damaged bytes are a :class:`StoreError` naming the run."""
+        try:
+            value = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, TypeError) as error:
+            detail = error.msg if isinstance(error, json.JSONDecodeError) else type(error).__name__
+            raise StoreError(f"{self.path}: damaged run {run.id}: {what} is not the JSON it was saved as "
+                             f"({detail}); 'chipfit runs list' shows the others") from None
+        if not isinstance(value, kind):
+            raise StoreError(f"{self.path}: damaged run {run.id}: {what} is a {type(value).__name__}, "
+                             f"not a JSON object")
+        return value
 
     def report(self, ident: str) -> Report:
         """A run's report, as records."""
@@ -425,7 +445,10 @@ class Store:
         if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
             raise StoreError(f"{where}: not a chipfit runs export (no \"format\": \"{EXPORT_FORMAT}\")")
         version = data.get("version")
-        if not isinstance(version, int) or version > EXPORT_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise StoreError(f"{where}: \"version\" must be a whole number (this chipfit writes {EXPORT_VERSION}), "
+                             f"got {version!r}")
+        if version > EXPORT_VERSION:
             raise StoreError(f"{where}: export format version {version!r} is newer than this chipfit's "
                              f"({EXPORT_VERSION}): upgrade chipfit to import it")
         entries = data.get("runs")
@@ -440,10 +463,10 @@ class Store:
             checked.append((entry, report_dict(report)))
         skipped = 0
         source = Path(where).name
-        with self._errors("import into"):
-            known = {uid for (uid,) in self._db.execute("SELECT uid FROM runs")}
         ids = []
         with self.transaction() as db:
+            # read inside the write transaction: another import of the same file may have just committed
+            known = {uid for (uid,) in db.execute("SELECT uid FROM runs")}
             for entry, report in checked:
                 if entry["uid"] in known:
                     skipped += 1
@@ -482,6 +505,11 @@ class Store:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((run_id, position, row["group"], row["device"], row["workload"], row["source"], row["status"],
               json.dumps(row)) for position, row in enumerate(rows, start)))
+
+
+def _text(data: bytes) -> str:
+    """SQLite text as Python text; bytes that are not UTF-8 (a damaged file) become U+FFFD."""
+    return data.decode("utf-8", "replace")
 
 
 def _stored(row: tuple) -> StoredRun:
@@ -532,7 +560,7 @@ def _result(data: Any, where: str) -> Result:
             group=_get(data, "group", str, where),
             measurement=_get(data, "measurement", dict, where, optional=True) or {},
         )
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         raise StoreError(f"{where}: {error}") from None
 
 
@@ -550,8 +578,23 @@ def _claim(data: Any, where: str) -> ClaimCheck:
             source=_get(data, "source", str, where, optional=True) or "",
             why=_get(data, "why", str, where, optional=True) or "",
         )
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         raise StoreError(f"{where}: {error}") from None
+
+
+def _spec(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A report's spec, checked where reports read it: ``groups`` a list of objects with a string ``id``,
+    ``columns`` a list of strings."""
+    groups = _get(data, "groups", list, where, optional=True) or []
+    for index, group in enumerate(groups):
+        at = f"{where}.groups[{index}]"
+        _get(group, "id", str, at)
+        columns = _get(group, "columns", list, at, optional=True) or []
+        if not all(isinstance(column, str) for column in columns):
+            raise StoreError(f"{at}: 'columns' must be a list of metric names")
+        for key in ("title", "note"):
+            _get(group, key, str, at, optional=True)
+    return data
 
 
 def report_from_dict(data: Any, *, where: str) -> Report:
@@ -566,7 +609,7 @@ def report_from_dict(data: Any, *, where: str) -> Report:
         description=_get(data, "description", str, where, optional=True) or "",
         rows=[_result(row, f"{where}: rows[{index}]") for index, row in enumerate(rows)],
         baseline=_get(data, "baseline", str, where, optional=True),
-        spec=_get(data, "spec", dict, where, optional=True) or {},
+        spec=_spec(_get(data, "spec", dict, where, optional=True) or {}, f"{where}: spec"),
         environment=_get(data, "environment", dict, where, optional=True) or {},
         created=_get(data, "created", str, where, optional=True) or "",
         claims=[_claim(claim, f"{where}: claims[{index}]") for index, claim in enumerate(claims)],

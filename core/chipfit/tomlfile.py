@@ -9,6 +9,7 @@ error is traced back from its path (``groups[1].precision``) to the line that ho
 from __future__ import annotations
 
 import functools
+import math
 import re
 import tomllib
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ def _number(kind: type):
     def structure(value: Any, _type: type) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
         if kind is int and not float(value).is_integer():
             raise ValueError(f"expected a whole number, got {value!r}")
         return kind(value)

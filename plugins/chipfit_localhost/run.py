@@ -14,7 +14,6 @@ import platform
 import queue
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,9 @@ class RunFailure(RuntimeError):
 
 def parse_locator(graph: str) -> tuple[str, dict[str, int]]:
     """``path/model.onnx?seq=128`` -> (``path/model.onnx``, ``{"seq": 128}``)."""
-    target, _, query = graph.partition("?")
-    dims = {name: int(value) for name, value in urllib.parse.parse_qsl(query)}
-    return target, dims
+    from chipfit.records import split_locator
+
+    return split_locator(graph)
 
 
 def _load(graph: str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import re
-from urllib.parse import urlencode
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from chipfit.errors import ChipfitError
-from chipfit.records import Operator, Precision, Workload
+from chipfit.records import Operator, Precision, Workload, graph_locator
 from chipfit_onnx.costs import VIEW, NodeShapes, elements, formula
 
 #: ONNX element types and chipfit precisions.
@@ -318,6 +317,6 @@ def load_workload(source: str, dims: Mapping[str, int] | None = None) -> Workloa
     """A workload from an ONNX file (the ``chipfit_load_workload`` answer for ``.onnx``)."""
     count = count_graph(load(source), dims=dims, where=source)
     return count.to_workload(
-        workload_id(source), Path(source).name, domain="onnx model", phase="inference", graph=str(Path(source).resolve()) + (f"?{urlencode(dims)}" if dims else ""),
+        workload_id(source), Path(source).name, domain="onnx model", phase="inference", graph=graph_locator(str(Path(source).resolve()), dims),
         sources={"operators": f"counted from {source} by chipfit_onnx"},
     )

@@ -29,7 +29,7 @@ from chipfit import fleet
 from chipfit.catalogue import Catalogue
 from chipfit.errors import ChipfitError
 from chipfit.executors import ExecutorOptions, MeasureTask
-from chipfit.records import Device, Result, Source, Status
+from chipfit.records import Device, Result, Source, Status, split_locator
 
 #: How long the driver waits for every node to describe its devices, in seconds.
 DESCRIBE_TIMEOUT_S = 120.0
@@ -264,7 +264,7 @@ class RayExecutor:
     def _model(self, task: MeasureTask, models: dict[str, Any]) -> Any:
         """The model file to send with a cell (an object ref), None for none, or why it cannot go (a str)."""
         graph = task.workload.graph
-        target = graph.partition("?")[0]
+        target = split_locator(graph)[0]
         if not graph or target.startswith("reference:"):
             return None  # every node builds chipfit's reference graphs itself
         if target not in models:

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from chipfit.records import Device, Result, Scenario, Source, Status, Workload
+from chipfit.records import Device, Result, Scenario, Source, Status, Workload, graph_locator, split_locator
 
 _loaded: dict[str, Any] = {}
 
@@ -80,7 +80,7 @@ def _model_file(workload: Workload, model: bytes | None) -> Workload:
     """The workload with its model file written here (content-addressed) when the driver sent it."""
     if model is None:
         return workload
-    target, sep, query = workload.graph.partition("?")
+    target, dims = split_locator(workload.graph)
     digest = hashlib.sha256(model).hexdigest()[:24]
     folder = Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit") / "fleet"
     path = folder / f"{digest}-{Path(target).name}"
@@ -89,7 +89,7 @@ def _model_file(workload: Workload, model: bytes | None) -> Workload:
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(model)
         temporary.replace(path)
-    return attrs.evolve(workload, graph=f"{path}{sep}{query}")
+    return attrs.evolve(workload, graph=graph_locator(str(path), dims))
 
 
 def measure(device_id: str, as_id: str, workload: Workload, scenario: Scenario, budget: float,

@@ -8,6 +8,7 @@ line, field or plugin; no traceback).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -142,10 +143,20 @@ def parse_dims(pairs: tuple[str, ...]) -> dict[str, int]:
     dims = {}
     for pair in pairs:
         name, _, value = pair.partition("=")
-        if not name or not value.isdigit() or int(value) <= 0:
+        # isdigit() is true of '²', which int() refuses: only the digits 0-9
+        if not name or not re.fullmatch(r"[0-9]+", value) or int(value) <= 0:
             raise ChipfitError(f"--dim {pair!r}: expected NAME=POSITIVE_INTEGER")
         dims[name] = int(value)
     return dims
+
+
+def checked_budget(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A ``--budget`` option's seconds, refused unless finite and above zero (see :func:`chipfit.spec.budget_problem`)."""
+    from chipfit.spec import budget_problem
+
+    if problem := budget_problem(value):
+        raise click.BadParameter(problem, param=param)
+    return value
 
 
 #: The formats of listings (devices, workloads, plugins, runs list).

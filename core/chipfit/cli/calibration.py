@@ -9,11 +9,12 @@ import click
 
 from chipfit.errors import ChipfitError
 from chipfit.units import duration
-from chipfit.cli.app import Context, emit, table, show_progress, localhost_calibration, cli
+from chipfit.cli.app import Context, checked_budget, emit, table, show_progress, localhost_calibration, cli
 
 
 @cli.command()
-@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.option("--budget", type=float, default=2.0, show_default=True, callback=checked_budget,
+              help="Seconds of timing per workload (finite, > 0).")
 @click.pass_obj
 def calibrate(obj: Context, budget: float) -> None:
     """Fit the model to this machine: micro-benchmarks and real runs; saves a calibration profile."""
@@ -32,7 +33,8 @@ def calibrate(obj: Context, budget: float) -> None:
 
 
 @cli.command()
-@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.option("--budget", type=float, default=2.0, show_default=True, callback=checked_budget,
+              help="Seconds of timing per workload (finite, > 0).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 def validate(obj: Context, budget: float, fmt: str) -> None:

@@ -9,7 +9,7 @@ import json
 import click
 
 from chipfit.errors import ChipfitError
-from chipfit.cli.app import Context, FORMAT_HELP, parse_dims, pick_renderer, cli
+from chipfit.cli.app import Context, checked_budget, FORMAT_HELP, parse_dims, pick_renderer, cli
 from chipfit.cli.run import command_line, executor_options, finish, run_spec
 
 
@@ -19,7 +19,8 @@ from chipfit.cli.run import command_line, executor_options, finish, run_spec
 @click.option("--scenario", type=click.Choice(["single-stream", "offline", "server"]), default="single-stream",
               show_default=True)
 @click.option("--batch", type=int, help="Samples per batch (offline and server).")
-@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.option("--budget", type=float, default=2.0, show_default=True, callback=checked_budget,
+              help="Seconds of timing per workload (finite, > 0).")
 @click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Bind a model file's symbolic dimension.")
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
