@@ -251,7 +251,7 @@ def test_a_measurement_with_negative_or_non_finite_values_is_a_failed_row_naming
 @pytest.mark.parametrize("key, value", [("latency_target_ms", "nan"), ("latency_target_ms", "inf")])
 def test_a_spec_number_that_is_not_finite_is_refused_naming_its_line(cli, write_spec, key, value):
     spec = write_spec(TWO_GPUS + f"{key} = {value}\n")
-    assert_bad_input(cli("--store", spec.parent / "s.sqlite", "run", spec), "line 8", key, "finite number")
+    assert_bad_input(cli("--store", spec.parent / "s.sqlite", "run", spec), "line 8", "latency_target", "finite number")
 
 
 def test_a_claim_expected_value_that_is_not_finite_is_refused(cli, write_spec):
@@ -337,3 +337,111 @@ def test_resume_takes_a_spec_whose_claims_changed(cli, write_spec, tmp_path):
     assert "a claim, fixed" in result.output
     spec.write_text(spec.read_text().replace('scenario = "offline"', 'scenario = "single-stream"'))
     assert_bad_input(cli("--store", store, "run", spec, "--resume", "1"), "different spec", "groups")
+
+
+# --- 10. the minor ones -----------------------------------------------------------------------------
+
+
+def test_a_latency_target_below_a_nanosecond_is_refused_in_the_spec_not_blamed_on_the_roofline(cli, write_spec):
+    spec = write_spec(TWO_GPUS.replace('"offline"', '"server"') + "latency_target_ms = 1e-300\n")
+    result = cli("--store", spec.parent / "s.sqlite", "run", spec)
+    assert_bad_input(result, "line 8", "latency_target_ms", "at least 1e-06 ms")
+    assert "roofline" not in result.stderr
+
+
+def test_two_imports_of_one_export_at_once_add_each_run_once(cli, write_spec, tmp_path):
+    import threading
+
+    from chipfit.runs import read_export
+    from chipfit.store import Store
+
+    _, source = _store_with_runs(cli, write_spec, tmp_path, runs=2)
+    export, _ = _export(cli, source, tmp_path)
+    target = tmp_path / "target.sqlite"
+    Store(target).close()
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+    data = read_export(str(export))
+
+    def work():
+        try:
+            with Store(target) as store:
+                barrier.wait()
+                results.append(store.import_runs(data, where=str(export)))
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(added) for added, _ in results) == [0, 2]
+    assert sorted(skipped for _, skipped in results) == [0, 2]
+
+
+def test_a_datasheet_with_one_device_id_twice_fails_the_check(cli, tmp_path):
+    from support import ROOT
+
+    sheet = (ROOT / "plugins" / "chipfit_nvidia" / "devices.toml").read_text(encoding="utf-8")
+    first = sheet.index("[[device]]")
+    second = sheet.index("[[device]]", first + 1)
+    path = tmp_path / "devices.toml"
+    path.write_text(sheet + "\n" + sheet[first:second], encoding="utf-8")
+    assert_bad_input(cli("check", path), str(path), "is also device[0]'s", "each device once")
+
+
+def test_a_cyclic_onnx_graph_is_refused_naming_the_node(cli, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Relu", ["loop"], ["y"], name="first"),
+             helper.make_node("Relu", ["y"], ["loop"], name="second")]
+    graph = helper.make_graph(nodes, "cycle", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "cycle.onnx"
+    onnx.save(model, str(path))
+    assert_bad_input(cli("inspect", path), str(path), "node 'first' reads 'loop'", "node 'second'", "cycle")
+
+
+def test_a_misspelt_column_is_an_error_suggesting_the_metric(cli, write_spec):
+    spec = write_spec(TWO_GPUS + 'columns = ["latency_s", "throughput_sp"]\n')
+    assert_bad_input(cli("--store", spec.parent / "s.sqlite", "run", spec), "line 8", "columns[1]",
+                     "'throughput_sp' is not a metric", "did you mean 'throughput_sps'")
+
+
+def test_markdown_shows_raw_html_from_names_as_text(cli, write_spec):
+    spec = write_spec(TWO_GPUS.replace('title = "t"', 'title = "<script>alert(1)</script> & co"'))
+    result = cli("--store", spec.parent / "s.sqlite", "run", spec, "--format", "markdown")
+    assert result.exit_code == 0
+    assert "<script>" not in result.stdout
+    assert "&lt;script>alert(1)&lt;/script> &amp; co" in result.stdout
+
+
+def test_a_misspelt_table_is_named_with_the_key_meant(cli, write_spec):
+    spec = write_spec(TWO_GPUS.replace("[[groups]]", "[[group]]"))
+    result = cli("--store", spec.parent / "s.sqlite", "run", spec)
+    assert_bad_input(result, "line 3", "unknown key 'group'", "did you mean 'groups'")
+    assert "missing required key" not in result.stderr
+
+
+@pytest.mark.parametrize("source, arithmetic", [
+    ("(2 ** 1) ** 2", "(2 ^ 1) ^ 2 = 4"),
+    ("(-2) ** 2", "(-2) ^ 2 = 4"),
+    ("-(1 + 2)", "-(1 + 2) = -3"),
+    ("8 / (4 / 2)", "8 / (4 / 2) = 4"),
+    ("1 - (2 - 3)", "1 - (2 - 3) = 2"),
+    ("2 ** 3 ** 2", "2 ^ 3 ^ 2 = 512"),
+])
+def test_a_claims_printed_arithmetic_reads_as_it_computes(source, arithmetic):
+    """Found by the fuzz test: (2 ^ 1) ^ 2 was printed 2 ^ 1 ^ 2, and -(1 + 2) as -1 + 2."""
+    from chipfit.claims import check
+    from chipfit.records import Result, Scenario
+    from chipfit.spec import CellRef, ClaimSpec
+
+    claim = ClaimSpec(text="c", cell=CellRef("g", "d", "w"), value=source)
+    row = Result("d", "w", Scenario(), "modelled", "ok", {"latency_s": 1.0})
+    assert check(claim, row, None).arithmetic == arithmetic

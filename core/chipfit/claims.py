@@ -26,6 +26,10 @@ _OPERATORS = {
 }
 
 
+#: Where a negation binds in printed arithmetic: tighter than x and /, looser than ^ (as in Python).
+_UNARY = 2.5
+
+
 class ExpressionError(ValueError):
     """A claim expression that is not plain arithmetic over known metrics."""
 
@@ -114,26 +118,26 @@ def evaluate(tree: ast.expr, cell: Mapping[str, Any], versus: Mapping[str, Any] 
             raise ExpressionError(f"{label} has no numeric value in that cell")
         return float(value)
 
-    def walk(node: ast.expr) -> tuple[float, str, int]:
+    def walk(node: ast.expr) -> tuple[float, str, float]:
+        # (value, its arithmetic as text, the precedence of that text's outermost operation)
         if isinstance(node, ast.Constant):
             return float(node.value), _number(node.value), 9
-        if isinstance(node, ast.Name):
-            value = lookup(node.id, cell, node.id)
-            return value, _number(value), 9
-        if isinstance(node, ast.Attribute):
-            value = lookup(node.attr, versus, f"versus.{node.attr}")
-            return value, _number(value), 9
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            value = lookup(node.id, cell, node.id) if isinstance(node, ast.Name) else \
+                lookup(node.attr, versus, f"versus.{node.attr}")
+            return value, _number(value), 9 if value >= 0 else _UNARY  # -0.2 reads as a negation
         if isinstance(node, ast.UnaryOp):
-            value, text, _ = walk(node.operand)
+            value, text, inner = walk(node.operand)
             if isinstance(node.op, ast.UAdd):
-                return value, text, 4
-            return -value, (f"-({text})" if text.startswith("-") else f"-{text}"), 4
+                return value, text, inner
+            return -value, f"-({text})" if inner <= _UNARY else f"-{text}", _UNARY
         function, symbol, precedence = _OPERATORS[type(node.op)]
         left, left_text, left_precedence = walk(node.left)
         right, right_text, right_precedence = walk(node.right)
-        if left_precedence < precedence:
+        # ^ groups from the right (2 ^ 3 ^ 2 is 2 ^ 9), the others from the left (8 / 4 / 2 is 1)
+        if left_precedence < precedence or (left_precedence == precedence and symbol == "^"):
             left_text = f"({left_text})"
-        if right_precedence <= precedence and not (right_precedence == precedence and symbol in "+x"):
+        if right_precedence < precedence or (right_precedence == precedence and symbol in "-/"):
             right_text = f"({right_text})"
         try:
             value = function(left, right)

@@ -157,7 +157,14 @@ def load_devices(path: str | Path) -> list[Device]:
     text, data = tomlfile.read(path)
     sheet = tomlfile.structure(data, DatasheetFile, text=text, where=str(path))
     devices = []
+    first: dict[str, int] = {}
     for index, entry in enumerate(sheet.device):
+        if entry.id in first:
+            line = tomlfile.locate(text, ["device", first[entry.id], "id"])
+            raise SpecError(f"device[{index}]: id {entry.id!r} is also device[{first[entry.id]}]'s"
+                            f"{f' (line {line})' if line else ''}: each device once", path=str(path),
+                            line=tomlfile.locate(text, ["device", index, "id"]))
+        first[entry.id] = index
         try:
             devices.append(entry.to_device())
         except ValueError as error:

@@ -236,7 +236,8 @@ def render_text(report: Report) -> str:
 def render_markdown(report: Report, catalogue: Any = None, path: Path | None = None) -> str:
     """GitHub-flavoured markdown; written to ``path``, its charts go to SVG files beside it."""
     figures = _markdown_charts(report, catalogue, path) if path is not None else None
-    return _document(report, markdown=True, figures=figures)
+    # names, titles and reasons come from specs and plugins: raw HTML in them is shown, never run
+    return _document(report, markdown=True, figures=figures).replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _markdown_charts(report: Report, catalogue: Any, path: Path) -> dict[str | None, list[str]]:

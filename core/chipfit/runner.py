@@ -257,6 +257,7 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     try:
         for group, ident, device, workload in cells:
             modelled.append(add(_modelled(pm, group, ident, device, workload, spec, absent), group.id, keep=False))
+        _check_columns(spec, modelled, catalogue, text, where)
         # claims read modelled cells only: check them now, before anything is kept or measured
         _check_claims(spec, claim_cells, with_baseline(modelled, spec.baseline, catalogue.workloads), text, where,
                       defer=claim_checks.MEASURED_ONLY)
@@ -359,6 +360,29 @@ def _cell_scenario(group, ident: str, workload: Workload, spec: Spec) -> Scenari
         # a measured run uses one batch (the workload's): model that batch too, so the two compare
         scenario = attrs.evolve(scenario, batch=workload.batch)
     return scenario
+
+
+def _check_columns(spec: Spec, rows: Iterable[Result], catalogue: Catalogue, text: str, where: str) -> None:
+    """A group's ``columns`` must name metrics: a misspelt one is an error suggesting the name meant.
+
+    Known: every metric a report can show (:data:`chipfit.units.METRIC_DISPLAY`), the plugins' derived
+    metrics, those only measurement adds, and any metric the group's modelled rows hold.
+    """
+    from chipfit.errors import suggest
+    from chipfit.units import METRIC_DISPLAY
+
+    known = {*METRIC_DISPLAY, *catalogue.metrics, *claim_checks.MEASURED_ONLY, "count"}
+    present: dict[str, set[str]] = {}
+    for row in rows:
+        present.setdefault(row.group, set()).update(row.metrics)
+    for index, group in enumerate(spec.groups):
+        names = known | present.get(group.id, set())
+        for position, column in enumerate(group.columns or ()):
+            if column not in names:
+                close = suggest(column, sorted(names))
+                hint = f"; did you mean {close[0]!r}?" if close else " (see --format json for the metric names)"
+                raise SpecError(f"groups[{index}].columns[{position}]: {column!r} is not a metric{hint}",
+                                path=where or None, line=tomlfile.locate(text, ["groups", index, "columns"]))
 
 
 def _check_claims(spec: Spec, claim_cells: list[tuple], rows: Iterable[Result], text: str, where: str, *,

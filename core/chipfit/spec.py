@@ -54,6 +54,10 @@ class CellRef:
     workload: str
 
 
+#: The shortest latency target a group may set, in milliseconds (one nanosecond).
+MIN_LATENCY_TARGET_MS = 1e-6
+
+
 @attrs.frozen
 class GroupSpec:
     """Devices x workloads run under one scenario."""
@@ -72,7 +76,14 @@ class GroupSpec:
     dims: dict[str, int] = attrs.field(factory=dict)
 
     def to_scenario(self) -> Scenario:
-        """The scenario record (SI units)."""
+        """The scenario record (SI units).
+
+        :raises ValueError: a bad field, or a latency target below :data:`MIN_LATENCY_TARGET_MS` (no
+            device answers that fast, and the ops it would need are beyond any number).
+        """
+        if self.latency_target_ms is not None and 0 < self.latency_target_ms < MIN_LATENCY_TARGET_MS:
+            raise ValueError(f"field 'latency_target_ms' must be at least {MIN_LATENCY_TARGET_MS:g} ms (one "
+                             f"nanosecond), got {self.latency_target_ms:g}")
         target = None if self.latency_target_ms is None else self.latency_target_ms * MILLI
         return Scenario(self.scenario, self.batch, self.precision, self.count, target)
 
@@ -208,6 +219,9 @@ def parse(text: str, data: dict, where: str) -> Spec:
                     f"claims[{index}].{name}.group {ref.group!r} is not a group of this spec",
                     path=where, line=tomlfile.locate(text, ["claims", index, name]),
                 )
+        if claim.expected is not None and not math.isfinite(claim.expected):
+            raise SpecError(f"claims[{index}].expected must be a finite number, got {claim.expected:g}", path=where,
+                            line=tomlfile.locate(text, ["claims", index, "expected"]))
         if not 0 <= claim.tolerance:
             raise SpecError(f"claims[{index}].tolerance must be >= 0", path=where,
                             line=tomlfile.locate(text, ["claims", index, "tolerance"]))

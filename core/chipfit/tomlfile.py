@@ -9,7 +9,6 @@ error is traced back from its path (``groups[1].precision``) to the line that ho
 from __future__ import annotations
 
 import functools
-import math
 import re
 import tomllib
 from collections.abc import Sequence
@@ -35,8 +34,6 @@ def _number(kind: type):
     def structure(value: Any, _type: type) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"expected a number, got {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"expected a finite number, got {value!r}")
         if kind is int and not float(value).is_integer():
             raise ValueError(f"expected a whole number, got {value!r}")
         return kind(value)
@@ -100,7 +97,11 @@ def structure(data: dict[str, Any], cls: type[T], *, text: str, where: str) -> T
     try:
         return _converter.structure(data, cls)
     except (ClassValidationError, IterableValidationError) as error:
-        path, leaf = next(_leaves(error, []))
+        leaves = list(_leaves(error, []))
+        # a misspelt key ([[group]]) also leaves the key meant missing: name the misspelling, with the suggestion
+        path, leaf = next((found for found in leaves if isinstance(found[1], ForbiddenExtraKeysError)
+                           and any(isinstance(other, KeyError) and other_path[:-1] == found[0]
+                                   for other_path, other in leaves)), leaves[0])
         raise _spec_error(path, leaf, text=text, where=where) from None
 
 
@@ -191,6 +192,7 @@ def _line_index(text: str) -> dict[tuple[PathStep, ...], int]:
             table = [*_within_arrays(list(name), counts), position]
             counts[name] = position + 1
             candidate = table
+            index.setdefault(tuple(table[:-1]), number)  # the array itself: its first [[header]]
         elif match := _TABLE.match(line):
             table = _within_arrays(_key_parts(match.group(1)), counts)
             candidate = table

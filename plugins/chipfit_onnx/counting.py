@@ -205,6 +205,7 @@ def count_graph(model: onnx.ModelProto, *, dims: Mapping[str, int] | None = None
     :raises ChipfitError: an unbound dynamic dimension, shapes that cannot be inferred, or a costed
         node whose tensors have no known shape (naming the node).
     """
+    check_order(model.graph, where)
     bound, batch_name = bind_dimensions(model, dims or {}, where)
     inferred = infer_shapes(bound, where)
     types = _tensor_types(inferred)
@@ -265,6 +266,25 @@ def count_graph(model: onnx.ModelProto, *, dims: Mapping[str, int] | None = None
         batch_dimension=batch_name,
         uncosted=dict(uncosted),
     )
+
+
+def check_order(graph: onnx.GraphProto, where: str) -> None:
+    """Every node must read only graph inputs, weights and outputs of nodes before it (ONNX's topological
+    order); a node reading a later node's output (a cycle, or nodes out of order) is refused, named.
+
+    :raises ChipfitError: naming the node, the tensor and the node that makes it.
+    """
+    available = {value.name for value in graph.input} | {tensor.name for tensor in graph.initializer} | {""}
+    makers = {output: node.name or f"{node.op_type}_{index}" for index, node in enumerate(graph.node)
+              for output in node.output}
+    for index, node in enumerate(graph.node):
+        for tensor in node.input:
+            if tensor not in available and tensor in makers:
+                name = node.name or f"{node.op_type}_{index}"
+                raise ChipfitError(f"{where}: node {name!r} reads {tensor!r}, which node {makers[tensor]!r} makes "
+                                   f"later: the graph has a cycle or is not in topological order (ONNX requires "
+                                   f"it); it cannot be counted")
+        available.update(node.output)
 
 
 def _conv_class(shapes: NodeShapes) -> str:
