@@ -196,7 +196,6 @@ def _strict_json(text: str):
 
 
 @pytest.mark.parametrize("ident, value, fragment", [
-    ("latency_s", "1.0", "the row already has 'latency_s'"),
     ("odd_metric", "float('nan')", "not a finite number"),
     ("odd_metric", "float('inf')", "not a finite number"),
     ("odd_metric", "[1]", "not a number"),
@@ -211,6 +210,20 @@ def test_a_derived_metric_that_clashes_or_is_not_finite_fails_the_rows_naming_it
     rows = _strict_json(result.stdout)["rows"]
     assert rows and all(row["status"] == "failed" for row in rows)
     assert all(f"plugin '{name}'" in row["reason"] and fragment in row["reason"] for row in rows)
+
+
+def test_a_derived_metric_with_the_id_of_a_core_metric_is_refused_naming_its_plugin(cli, write_spec, plugin_module):
+    name = plugin_module("odd_metrics", _METRIC_PLUGIN.replace("IDENT", "'latency_s'").replace("VALUE", "1.0"))
+    spec = write_spec(TWO_GPUS)
+    assert_bad_input(cli("-p", name, "--store", spec.parent / "s.sqlite", "run", spec), f"plugin '{name}'",
+                     "'latency_s'")
+
+
+def test_a_derived_metric_never_replaces_a_metric_the_row_has():
+    from chipfit.metrics import DerivedMetric, MetricFailure, apply
+
+    with pytest.raises(MetricFailure, match="the row already has 'power_w'"):
+        apply({"power_w": 3.0}, {"power_w": DerivedMetric("power_w", "W", False, lambda metrics: 1.0)})
 
 
 def test_json_reports_are_strict_json_even_where_a_value_is_not_finite():

@@ -365,13 +365,11 @@ def _cell_scenario(group, ident: str, workload: Workload, spec: Spec) -> Scenari
 def _check_columns(spec: Spec, rows: Iterable[Result], catalogue: Catalogue, text: str, where: str) -> None:
     """A group's ``columns`` must name metrics: a misspelt one is an error suggesting the name meant.
 
-    Known: every metric a report can show (:data:`chipfit.units.METRIC_DISPLAY`), the plugins' derived
+    Known: every metric the registry knows (:func:`chipfit.metrics.registry`), the plugins' derived
     metrics, those only measurement adds, and any metric the group's modelled rows hold.
     """
     from chipfit.errors import suggest
-    from chipfit.units import METRIC_DISPLAY
-
-    known = {*METRIC_DISPLAY, *catalogue.metrics, *claim_checks.MEASURED_ONLY, "count"}
+    known = {*derived_metrics.registry(), *catalogue.metrics, *claim_checks.MEASURED_ONLY, "count"}
     present: dict[str, set[str]] = {}
     for row in rows:
         present.setdefault(row.group, set()).update(row.metrics)
