@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chipfit import Device, Efficiency, Operator, Scenario, Workload, model
-from chipfit.model import DEFAULT_EFFICIENCY, allreduce_time, batch_cost
+from chipfit.model import DEFAULT_EFFICIENCY, MESSAGE_LATENCY_S, allreduce_time, batch_cost
 from chipfit.units import duration, money, si_number
 
 
@@ -146,7 +146,7 @@ def test_training_time_by_hand():
     assert result.ok
     # step: A = 3e10 ops / 1e12 = 30 ms; B = 3e8 bytes / 1e11 = 3 ms; + 2 us overhead
     step = 0.030 + 0.003 + 2e-6
-    sync = 2 * (2 - 1) / 2 * 1.01e8 / 1e10
+    sync = 2 * (2 - 1) / 2 * 1.01e8 / 1e10 + 2 * (2 - 1) * MESSAGE_LATENCY_S  # ring: 2 (n-1) messages
     assert result.metrics["latency_s"] == pytest.approx(step + sync)
     assert result.metrics["time_to_train_s"] == pytest.approx(2000 / (10 * 2) * (step + sync))
     assert result.metrics["train_to_infer_ops_ratio"] == pytest.approx(2000 * 3)
@@ -159,7 +159,8 @@ def test_training_time_by_hand():
 def test_allreduce_time():
     assert allreduce_time(1e9, 1, 1e10) == 0.0
     assert allreduce_time(1e9, 4, None) == 0.0
-    assert allreduce_time(1e9, 4, 1e10) == pytest.approx(2 * 3 / 4 * 0.1)
+    assert allreduce_time(1e9, 4, 1e10, latency_s=0.0) == pytest.approx(2 * 3 / 4 * 0.1)
+    assert allreduce_time(1e9, 4, 1e10) == pytest.approx(2 * 3 / 4 * 0.1 + 6 * MESSAGE_LATENCY_S)
 
 
 def test_general_purpose_work_uses_general_ops():

@@ -1,0 +1,49 @@
+"""The model's default parameters: efficiencies per kind of device, the batch limit, training state per
+parameter, and the classes of operator that share an efficiency."""
+
+from __future__ import annotations
+
+from chipfit.records import Device, Efficiency, Kind
+
+#: Assumed sustained fractions of peak and per-operator overhead, by kind of device. Not measured:
+#: CPUs reach about half of peak FLOPs on dense kernels and a few µs of dispatch per operator;
+#: GPUs somewhat more with ~5 µs kernel launches; dataflow ASICs/NPUs/FPGAs keep their arrays
+#: busier with little per-operator dispatch. Calibration (measured runs) replaces these.
+DEFAULT_EFFICIENCY = {
+    Kind.CPU: Efficiency(compute=0.5, memory=0.7, overhead_s=2e-6),
+    Kind.GPU: Efficiency(compute=0.6, memory=0.8, overhead_s=5e-6),
+    Kind.APU: Efficiency(compute=0.6, memory=0.8, overhead_s=5e-6),
+    Kind.ASIC: Efficiency(compute=0.7, memory=0.8, overhead_s=1e-6),
+    Kind.NPU: Efficiency(compute=0.7, memory=0.8, overhead_s=1e-6),
+    Kind.FPGA: Efficiency(compute=0.6, memory=0.8, overhead_s=1e-6),
+}
+
+#: The largest batch the offline and server scenarios try (powers of two up to this).
+MAX_BATCH = 256
+
+#: Bytes of state per parameter when training with Adam in mixed precision: 16-bit weights (2) and
+#: gradients (2), and the optimizer's FP32 master weights, momentum and variance (4 + 4 + 4). Source:
+#: Rajbhandari et al., "ZeRO: Memory Optimizations Toward Training Trillion Parameter Models"
+#: (SC'20, arXiv:1910.02054), section 3.1: "2Ψ + 2Ψ + KΨ = 16Ψ bytes" with K = 12 for Adam. FP32
+#: training holds the same 16 bytes (4 each: weights, gradients, momentum, variance).
+TRAINING_BYTES_PER_PARAMETER = 16.0
+
+
+#: Classes of operator that run alike, for per-class efficiencies (calibration measures each).
+OP_CLASSES = {
+    **dict.fromkeys(["conv", "Conv", "ConvInteger", "QLinearConv", "ConvTranspose"], "conv"),
+    **dict.fromkeys(["matmul", "MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "Einsum", "Attention",
+                     "MultiHeadAttention"], "matmul"),
+}
+
+
+def op_class(op) -> str:
+    """The class an operator's efficiency comes from: its own ``op_class``, else by type, else "other"."""
+    return op.op_class or OP_CLASSES.get(op.op_type, "other")
+
+
+def efficiency_for(device: Device) -> tuple[Efficiency, str]:
+    """The efficiencies the model uses for a device, and where they came from."""
+    if device.efficiency is not None:
+        return device.efficiency, device.efficiency.origin or "device plugin"
+    return DEFAULT_EFFICIENCY[device.kind], f"default for kind {device.kind} (assumed)"
