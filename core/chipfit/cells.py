@@ -59,6 +59,11 @@ def malformed(result: object, device: Device, workload: Workload) -> str | None:
     if (result.device, result.workload) != (device.id, workload.id):
         return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
     for key, value in result.metrics.items():
+        if key == "parallelism":
+            if not (isinstance(value, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                                    for v in value.values())):
+                return f"returned metric 'parallelism' = {value!r}: not a {{data, tensor, pipeline, expert}} object"
+            continue
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if value is not None and not isinstance(value, (bool, str)) and not (numeric and math.isfinite(value)):
             return f"returned metric {key!r} = {value!r}: not a finite number"

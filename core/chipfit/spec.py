@@ -66,6 +66,8 @@ class GroupSpec:
     precision: str | None = None
     count: int = 1
     latency_target_ms: float | None = None
+    tensor_parallel: int | None = None
+    pipeline_parallel: int | None = None
     note: str = ""
     columns: list[str] | None = None
     dims: dict[str, int] = attrs.field(factory=dict)
@@ -73,7 +75,8 @@ class GroupSpec:
     def to_scenario(self) -> Scenario:
         """The scenario record (SI units)."""
         target = None if self.latency_target_ms is None else self.latency_target_ms * MILLI
-        return Scenario(self.scenario, self.batch, self.precision, self.count, target)
+        return Scenario(self.scenario, self.batch, self.precision, self.count, target,
+                        self.tensor_parallel, self.pipeline_parallel)
 
 
 @attrs.frozen

@@ -33,10 +33,25 @@ def calibrate(obj: Context, budget: float) -> None:
 
 @cli.command()
 @click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
+@click.option("--published", is_flag=True,
+              help="Check the model against published results (MLPerf ...) instead of measuring this machine.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
-def validate(obj: Context, budget: float, fmt: str) -> None:
-    """Measure held-out workloads; show the default and calibrated model's errors against them."""
+def validate(obj: Context, budget: float, published: bool, fmt: str) -> None:
+    """Measure held-out workloads; show the default and calibrated model's errors against them.
+
+    With --published: predict every published result of chipfit's data file (the same system, count,
+    scenario and precision) and print predicted against published, the signed error per row, and the
+    error summaries (all rows, rows held out from any fit, per benchmark)."""
+    if published:
+        from chipfit import published_check
+
+        checked = published_check.check(obj.catalogue, obj.pm)
+        if fmt == "json":
+            emit(json.dumps(published_check.as_json(checked, obj.catalogue), indent=2) + "\n", None)
+        else:
+            emit(published_check.report(checked, obj.catalogue), None)
+        return
     calibration = localhost_calibration()
     try:
         summary = calibration.validate(obj.catalogue, budget=budget, progress=show_progress)

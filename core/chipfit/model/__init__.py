@@ -45,8 +45,9 @@ from chipfit.model.defaults import (
     op_class,
 )
 from chipfit.model.general import _general
-from chipfit.model.inference import _inference, _search_batch
-from chipfit.model.memory import memory_footprint
+from chipfit.model.inference import Plan, _inference, choose, plans
+from chipfit.model.lowering import FUSIONS, Kernel, fusions_for, lower, workload_kernels
+from chipfit.model.memory import inference_memory, memory_footprint
 from chipfit.model.parallelism import Split, candidate_splits
 from chipfit.model.roofline import BatchCost, KernelTime, batch_cost, kernel_time, on_chip
 from chipfit.model.training import _training
@@ -55,7 +56,8 @@ from chipfit.units import si_number
 
 __all__ = [
     "DEFAULT_EFFICIENCY", "MAX_BATCH", "MESSAGE_LATENCY_S", "OP_CLASSES", "TRAINING_BYTES_PER_PARAMETER",
-    "BatchCost", "KernelTime", "Split", "all_gather_time", "all_reduce_time", "all_to_all_time", "allreduce_time",
+    "FUSIONS", "BatchCost", "Kernel", "KernelTime", "Plan", "Split", "choose", "fusions_for", "inference_memory",
+    "lower", "plans", "workload_kernels", "all_gather_time", "all_reduce_time", "all_to_all_time", "allreduce_time",
     "batch_cost", "candidate_splits", "efficiency_for", "estimate", "kernel_time", "memory_footprint", "on_chip",
     "op_class", "point_to_point_time", "reduce_scatter_time",
 ]
@@ -67,8 +69,8 @@ def _check(device: Device, workload: Workload, scenario: Scenario, precision: Pr
         if not device.can(Capability.GENERAL_PURPOSE) or device.general_ops is None:
             return f"{device.name} is not general-purpose: it cannot run {workload.name}"
         return None
-    if scenario.count > 1 and scenario.kind is not ScenarioKind.TRAINING:
-        return f"{scenario.count} devices are modelled for training only; {scenario.kind} runs on one device"
+    if scenario.kind is ScenarioKind.TRAINING and (scenario.tensor_parallel or scenario.pipeline_parallel):
+        return "training is modelled data-parallel only: tensor_parallel and pipeline_parallel are for inference"
     if scenario.kind is ScenarioKind.SERVER and scenario.latency_target is None and workload.latency_target is None:
         return "the server scenario needs a latency target (latency_target_ms / --target-ms)"
     needed = Capability.TRAINING if scenario.kind is ScenarioKind.TRAINING else Capability.INFERENCE
@@ -95,7 +97,8 @@ def estimate(device: Device, workload: Workload, scenario: Scenario) -> Result:
     training = scenario.kind is ScenarioKind.TRAINING
     batch = 1 if scenario.kind is ScenarioKind.SINGLE_STREAM else (scenario.batch or workload.batch)
     needed = memory_footprint(workload, precision, batch, training)
-    if device.memory_capacity is not None and needed > device.memory_capacity:
+    split = scenario.count > 1 and not training  # a split's memory is checked per device, split by split
+    if device.memory_capacity is not None and needed > device.memory_capacity and not split:
         return _unsupported(
             device, workload, scenario,
             f"needs {si_number(needed, 'B')} of memory at batch {batch} in {precision}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chipfit.model.defaults import IDLE_POWER_FRACTION
 from chipfit.model.roofline import on_chip
 from chipfit.records import Device, Precision, Result, Scenario, Source, Status, Workload
 from chipfit.units import si_number
@@ -37,10 +38,27 @@ def _common(device: Device, count: int) -> dict:
     return {"power_w": power, "hardware_cost_usd": cost}
 
 
-def _energy(metrics: dict, throughput: float) -> None:
-    """Energy metrics from power x time; None (unavailable) when the device's power is unknown."""
-    power = metrics["power_w"]
+def average_power(rated_w: float | None, busy: float, used_share: float = 1.0) -> float | None:
+    """Average power of devices rated ``rated_w`` in all: idle power plus the dynamic rest in proportion
+    to how busy they are (``busy``: the share of the time their compute or memory is busy, 0..1;
+    ``used_share``: the share of the devices doing the work, the others idle). Never below idle."""
+    if not rated_w:
+        return None
+    idle = rated_w * IDLE_POWER_FRACTION
+    return idle + (rated_w - idle) * min(max(busy, 0.0), 1.0) * min(max(used_share, 0.0), 1.0)
+
+
+def _energy(metrics: dict, throughput: float, busy: float = 1.0, used_share: float = 1.0) -> str:
+    """Energy metrics from the average power (:func:`average_power`) over the time; None (unavailable)
+    when the device's power is unknown. Returns the explanation line."""
+    power = average_power(metrics["power_w"], busy, used_share)
     metrics["energy_per_sample_j"] = power / throughput if power else None
     metrics["samples_per_j"] = throughput / power if power else None
     cost = metrics["hardware_cost_usd"]
     metrics["samples_per_s_per_usd"] = throughput / cost if cost else None
+    if not power:
+        return "energy: unavailable (power not known)"
+    return (f"power: idle {IDLE_POWER_FRACTION:.0%} of rated (assumed) + the rest x {min(busy, 1.0):.0%} busy"
+            + (f" x {used_share:.0%} of the devices used" if used_share < 1 else "")
+            + f" = {si_number(power, 'W')} of {si_number(metrics['power_w'], 'W')} rated; "
+            f"{si_number(power / throughput, 'J')}/sample")

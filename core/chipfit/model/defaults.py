@@ -18,8 +18,23 @@ DEFAULT_EFFICIENCY = {
     Kind.FPGA: Efficiency(compute=0.6, memory=0.8, overhead_s=1e-6),
 }
 
-#: The largest batch the offline and server scenarios try (powers of two up to this).
-MAX_BATCH = 256
+#: The largest batch the offline and server scenarios try (powers of two up to this); the search stops
+#: earlier at the memory limit, the latency target, or when doubling the batch gains under
+#: :data:`BATCH_GAIN` of throughput. The bound matters only for devices with no memory figure.
+MAX_BATCH = 65536
+
+#: The throughput gain below which doubling the batch is not worth it (1%): the batch search stops.
+BATCH_GAIN = 0.01
+
+#: Idle power as a share of rated power. A labelled assumption, not a measured figure: accelerators
+#: idle at roughly a fifth to a third of their rated power (an H100 SXM at 700 W rated idles near
+#: 100-150 W in nvidia-smi readings); the dynamic rest grows with how busy compute or memory is.
+IDLE_POWER_FRACTION = 0.25
+
+#: Ids of published results (``chipfit.published``) that default efficiencies were derived from.
+#: ``validate --published`` summarises them apart from the rest (held out). Empty: no default rests on
+#: a fit yet.
+DERIVED_FROM: frozenset[str] = frozenset()
 
 #: Bytes of state per parameter when training with Adam in mixed precision: 16-bit weights (2) and
 #: gradients (2), and the optimizer's FP32 master weights, momentum and variance (4 + 4 + 4). Source:

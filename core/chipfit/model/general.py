@@ -20,8 +20,8 @@ def _general(device: Device, workload: Workload, scenario: Scenario) -> Result:
         "utilization": 1.0,
         **_common(device, 1),
     }
-    metrics["energy_j"] = metrics["power_w"] * latency if metrics["power_w"] else None
     _energy(metrics, 1 / latency)
+    metrics["energy_j"] = metrics["energy_per_sample_j"] if metrics["energy_per_sample_j"] else None
     explain = (
         f"general-purpose work: {si_number(ops, 'ops')} / {_figure(device, 'general_ops', device.general_ops, 'ops/s')} "
         f"sustained (general_ops) = {duration(latency)}",

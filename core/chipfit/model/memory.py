@@ -17,5 +17,22 @@ def memory_footprint(workload: Workload, precision: Precision, batch: int, train
         # its input plus its output, and one's output is the next one's input: keep about half
         kept = workload.activation_bytes_per_sample / 2
         return max(weights, parameters * TRAINING_BYTES_PER_PARAMETER) + kept * scale * batch
-    largest = max(op.activation_bytes for op in workload.operators)
-    return weights + largest * scale * batch
+    return inference_memory(workload, precision, batch)
+
+
+#: Live activations per sample, as a multiple of the largest kernel's inputs and outputs: the kernel's
+#: own plus a tensor held for a later kernel (a residual, a skip connection, an FPN lateral).
+LIVE_FACTOR = 1.5
+
+
+def inference_memory(workload: Workload, precision: Precision, batch: int, kernels=None,
+                     weight_fraction: float = 1.0) -> float:
+    """Bytes one device holds at inference: its share of the weights and the live activations of a batch
+    (:data:`LIVE_FACTOR` x the largest kernel's inputs and outputs, of ``kernels``, default the workload
+    lowered with every fusion)."""
+    from chipfit.model.lowering import lower
+
+    scale = precision.bytes_per_value / workload.precision.bytes_per_value
+    kernels = lower(workload.operators) if kernels is None else kernels
+    largest = max((k.activation_bytes for k in kernels), default=0.0)
+    return workload.weight_bytes * scale * weight_fraction + LIVE_FACTOR * largest * scale * batch

@@ -43,22 +43,27 @@ def _divisors(n: int) -> list[int]:
 
 def candidate_splits(count: int, *, tensor: int | None = None, pipeline: int | None = None,
                      expert: int | None = None, max_tensor: int | None = None,
-                     max_pipeline: int | None = None, max_expert: int = 1) -> Iterator[Split]:
+                     max_pipeline: int | None = None, max_expert: int = 1, exact: bool = True) -> Iterator[Split]:
     """Every :class:`Split` of exactly ``count`` devices, data-parallel replicas making up the rest.
 
     ``tensor``, ``pipeline`` and ``expert`` fix that degree (named by a spec or the CLI); otherwise each
     ranges over the divisors of ``count`` up to ``max_tensor``, ``max_pipeline`` (e.g. the layers a
     network has) and ``max_expert`` (1 by default: no expert parallelism for dense models). Yields
     nothing when the fixed degrees do not divide ``count``. Order: fewest model-parallel devices first.
+
+    ``exact=False`` also yields splits that leave devices idle: for each model-parallel group of
+    ``tensor x pipeline x expert`` devices up to ``count``, as many data-parallel replicas as fit
+    (``count // group``), so that more devices never offer fewer splits.
     """
     if count < 1:
         raise ValueError(f"a split needs at least one device, not {count}")
+    degrees = _divisors(count) if exact else list(range(1, count + 1))
     splits = []
-    for t in [tensor] if tensor else [d for d in _divisors(count) if max_tensor is None or d <= max_tensor]:
-        for p in [pipeline] if pipeline else [d for d in _divisors(count) if max_pipeline is None or d <= max_pipeline]:
-            for e in [expert] if expert else [d for d in _divisors(count) if d <= max_expert]:
+    for t in [tensor] if tensor else [d for d in degrees if max_tensor is None or d <= max_tensor]:
+        for p in [pipeline] if pipeline else [d for d in degrees if max_pipeline is None or d <= max_pipeline]:
+            for e in [expert] if expert else [d for d in degrees if d <= max_expert]:
                 model_parallel = t * p * e
-                if count % model_parallel == 0:
+                if model_parallel <= count and (not exact or count % model_parallel == 0):
                     splits.append(Split(count // model_parallel, t, p, e))
     splits.sort(key=lambda s: (s.tensor * s.pipeline * s.expert, s.pipeline, s.expert))
     yield from splits

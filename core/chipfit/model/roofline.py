@@ -5,7 +5,16 @@ from __future__ import annotations
 import attrs
 
 from chipfit.model.defaults import efficiency_for, op_class
-from chipfit.records import Bound, Device, Precision, Workload
+from chipfit.records import Bound, Device, Kind, Precision, Workload
+
+#: Kinds whose runtimes launch kernels asynchronously (a queue, CUDA/HIP graphs, a compiled program):
+#: the per-kernel overhead overlaps the previous kernel's work. CPUs dispatch in line: it adds.
+ASYNCHRONOUS = frozenset({Kind.GPU, Kind.APU, Kind.NPU, Kind.ASIC, Kind.FPGA})
+
+
+def overlaps_overhead(device: Device) -> bool:
+    """Whether the device's per-kernel overhead overlaps compute (asynchronous launches)."""
+    return device.kind in ASYNCHRONOUS
 
 
 @attrs.frozen
@@ -32,8 +41,10 @@ def kernel_time(device: Device, precision: Precision, op_class: str, ops: float,
     :param on_chip_bytes: bytes it moves to or from on-chip memory (SRAM/L2/cache), not crossing DRAM
     :returns: a :class:`KernelTime`: ``compute_s = ops / (peak x compute efficiency)``,
         ``memory_s = dram_bytes / (memory_bandwidth x memory efficiency)``, ``overhead_s`` the
-        per-kernel overhead, ``time_s = max(compute_s, memory_s) + overhead_s``, and the ``bound``
-        (``overhead`` when the overhead exceeds both roofs).
+        per-kernel overhead, ``time_s = max(compute_s, memory_s, overhead_s)`` on a device that launches
+        asynchronously (:func:`overlaps_overhead`) and ``max(compute_s, memory_s) + overhead_s`` on one
+        that dispatches in line (CPUs), and the ``bound`` (``overhead`` when the overhead exceeds both
+        roofs). ``on_chip_bytes`` cost nothing yet (on-chip memory has no bandwidth figure).
 
     The signature is stable; how the roofs and overhead are computed may be refined.
     """
@@ -47,7 +58,8 @@ def kernel_time(device: Device, precision: Precision, op_class: str, ops: float,
         bound = Bound.OVERHEAD
     else:
         bound = Bound.COMPUTE if compute_s >= memory_s else Bound.MEMORY
-    return KernelTime(compute_s, memory_s, overhead_s, roof_s + overhead_s, bound)
+    time_s = max(roof_s, overhead_s) if overlaps_overhead(device) else roof_s + overhead_s
+    return KernelTime(compute_s, memory_s, overhead_s, time_s, bound)
 
 
 @attrs.frozen
@@ -62,17 +74,23 @@ class BatchCost:
 
 
 def batch_cost(
-    device: Device, workload: Workload, precision: Precision, batch: int, work_factor: float = 1.0
+    device: Device, workload: Workload, precision: Precision, batch: int, work_factor: float = 1.0,
+    kernels=None,
 ) -> BatchCost:
-    """Roofline time for one batch: the sum of per-operator max(compute, memory) plus overhead.
+    """Roofline time for one batch: the sum of :func:`kernel_time` over the workload's kernels.
 
-    ``work_factor`` multiplies each operator's ops and bytes (``1 + backward_factor`` in training).
+    ``kernels``: what runs (default: the workload lowered for the device's runtime,
+    :func:`chipfit.model.lowering.workload_kernels`). ``work_factor`` multiplies each kernel's ops and
+    bytes (``1 + backward_factor`` in training).
     """
+    from chipfit.model.lowering import workload_kernels
+
+    kernels = workload_kernels(device, workload) if kernels is None else kernels
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     resident, free = on_chip(device, workload, precision)
     by_bound = {Bound.COMPUTE: 0.0, Bound.MEMORY: 0.0, Bound.OVERHEAD: 0.0}
     total_ops = total_bytes = 0.0
-    for op in workload.operators:
+    for op in kernels:
         ops = op.ops * batch * work_factor
         weights = 0.0 if resident else op.weight_bytes * scale
         activations = op.activation_bytes * scale * batch

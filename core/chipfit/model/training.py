@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chipfit.model import collectives
 from chipfit.model.common import _common, _energy, _figure, _source
+from chipfit.model.lowering import fusions_for, lower
 from chipfit.model.roofline import batch_cost
 from chipfit.records import Device, Precision, Result, Scenario, Status, Workload
 from chipfit.units import duration, si_number
@@ -13,7 +14,8 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
     count = scenario.count
     work_factor = 1 + workload.backward_factor
     samples = workload.dataset_samples * workload.epochs
-    step = batch_cost(device, workload, precision, batch, work_factor)
+    fusions = fusions_for(device) - {"fold-batch-norm"}  # training computes batch statistics
+    step = batch_cost(device, workload, precision, batch, work_factor, kernels=lower(workload.operators, fusions))
     gradient_bytes = workload.weight_bytes * precision.bytes_per_value / workload.precision.bytes_per_value
     latency_s = collectives.MESSAGE_LATENCY_S
     sync_s = collectives.allreduce_time(gradient_bytes, count, device.interconnect_bandwidth, latency_s)
@@ -35,8 +37,10 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
         "train_to_infer_ops_ratio": ops_total / workload.ops_per_sample,
         **_common(device, count),
     }
-    metrics["energy_j"] = metrics["power_w"] * time_s if metrics["power_w"] else None
-    _energy(metrics, samples / time_s)
+    busy = max(step.ops / step.time_s / peak, step.bytes / step.time_s / device.memory_bandwidth) \
+        * step.time_s / (step.time_s + sync_s) if step.time_s else 1.0
+    energy_line = _energy(metrics, samples / time_s, busy)
+    metrics["energy_j"] = metrics["energy_per_sample_j"] * samples if metrics["energy_per_sample_j"] else None
     explain = (
         f"samples = {si_number(workload.dataset_samples, '')} x {workload.epochs:.4g} epochs = {si_number(samples, '')}",
         f"ops = {si_number(samples, '')} samples x {si_number(workload.ops_per_sample, 'ops')} forward x "
@@ -51,5 +55,6 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
         f"capacity used: {si_number(ops_total, 'ops')} / ({count} x "
         f"{_figure(device, f'peak_ops.{precision}', peak, 'ops/s')} x {duration(time_s)}) "
         f"= {metrics['utilization']:.0%} of peak",
+        energy_line,
     )
     return Result(device.id, workload.id, scenario, _source(device), Status.OK, metrics, explain=explain)
