@@ -230,7 +230,8 @@ def test_estimate_training_count_multiplies_power_and_cost(cli):
     one = _estimate_row(cli, "nvidia-h100-sxm5", "yolov3-coco-train", "--scenario", "training")
     eight = _estimate_row(cli, "nvidia-h100-sxm5", "yolov3-coco-train", "--scenario", "training", "--count", "8")
     assert eight["scenario"]["count"] == 8
-    assert eight["metrics"]["power_w"] == pytest.approx(8 * one["metrics"]["power_w"])
+    # average power: eight devices draw more than one, at most 8x (they wait on the all-reduce)
+    assert one["metrics"]["power_w"] < eight["metrics"]["power_w"] <= 8 * one["metrics"]["power_w"] * (1 + 1e-9)
     assert eight["metrics"]["hardware_cost_usd"] == pytest.approx(8 * one["metrics"]["hardware_cost_usd"])
     assert eight["metrics"]["time_to_train_s"] < one["metrics"]["time_to_train_s"]
 

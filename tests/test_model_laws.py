@@ -186,9 +186,10 @@ def test_energy_never_falls_below_idle_power_nor_exceeds_rated_power(device, kin
     result = model.estimate(device, workload, scenario)
     assume(result.ok)
     metrics = result.metrics
-    power = metrics["energy_per_sample_j"] * metrics["throughput_sps"]  # the average power
-    # never below idle power (energy >= idle power x time), never above the rated power
-    assert metrics["power_w"] * IDLE_POWER_FRACTION * (1 - RELATIVE) <= power <= metrics["power_w"] * (1 + RELATIVE)
+    assert metrics["energy_per_sample_j"] == pytest.approx(metrics["power_w"] / metrics["throughput_sps"], rel=1e-12)
+    # the average power never falls below idle power (energy >= idle power x time), nor exceeds the rated
+    rated = device.power * scenario.count
+    assert rated * IDLE_POWER_FRACTION * (1 - RELATIVE) <= metrics["power_w"] <= rated * (1 + RELATIVE)
     assert metrics["samples_per_j"] == pytest.approx(1 / metrics["energy_per_sample_j"], rel=1e-12)
 
 

@@ -50,7 +50,7 @@ def test_held_out_rows_are_summarised_apart(tmp_path, catalogue, pm, monkeypatch
 def test_validate_published_prints_rows_and_summary(cli):
     result = cli("validate", "--published")
     assert result.exit_code == 0, result.output
-    assert "geometric-mean absolute error" in result.stdout and "coverage:" in result.stdout
+    assert "geometric-mean abs error" in result.stdout and "coverage:" in result.stdout
     document = json.loads(cli("validate", "--published", "--format", "json").stdout)
     assert document["summary"]["all"]["count"] == document["coverage"]["rows"] > 0
     assert {"published", "predicted", "error", "reason", "source"} <= set(document["rows"][0])

@@ -127,33 +127,34 @@ def _figure(value: float) -> str:
 def _summary_line(label: str, summary: ErrorSummary | None) -> str:
     if summary is None:
         return f"{label}: no rows"
-    return (f"{label}: {summary.count} rows, geometric-mean absolute error {summary.geomean_abs_error:.1%}, "
+    return (f"{label}: {summary.count} rows, geometric-mean abs error {summary.geomean_abs_error:.1%}, "
             f"median {summary.median_abs_error:.1%}, max {summary.max_abs_error:.1%} "
-            f"(worst {summary.worst_factor:.2f}x), bias {summary.bias:+.1%}")
+            f"({summary.worst_factor:.2f}x), bias {summary.bias:+.1%}")
 
 
 def report(checked: list[Checked], catalogue: Catalogue) -> str:
     """The text of ``validate --published``: a line per row, then the summaries and the coverage."""
-    lines = [f"{'row':<44} {'n':>2} {'metric':<20} {'published':>10} {'predicted':>10} {'error':>8}  split"]
+    lines = [f"{'row':<43}{' '} {'n':>3} {'metric':<16} {'published':>9} {'predicted':>9} {'error':>7}  split"]
     for c in checked:
         mark = "*" if c.derived_from else " "
         if c.predicted is None:
             continue
         split = "" if not c.parallelism else "d{data} t{tensor} p{pipeline}".format(**c.parallelism)
-        lines.append(f"{c.row.id[:43]:<43}{mark} {c.row.count:>2} {c.row.metric:<20} {_figure(c.row.value):>10} "
-                     f"{_figure(c.predicted):>10} {c.error:>+8.1%}  {split}")
+        lines.append(f"{c.row.id[:43]:<43}{mark} {c.row.count:>3} {c.row.metric[:16]:<16} {_figure(c.row.value):>9} "
+                     f"{_figure(c.predicted):>9} {c.error:>+7.1%}  {split}")
     skipped = [c for c in checked if c.predicted is None]
     if skipped:
         lines += ["", f"not checked ({len(skipped)}):"]
-        lines += [f"  {c.row.id}: {c.reason}" for c in skipped]
+        lines += [f"  {c.row.id}: {c.reason}" for c in skipped]  # reasons name what is missing
     sums = summaries(checked)
-    lines += ["", _summary_line("all checked rows", sums["all"]),
-              _summary_line("held out (* rows excluded: defaults were derived from them)", sums["held_out"]),
-              _summary_line("rows defaults were derived from (*)", sums["derived_from"])]
+    lines += ["", "* a default parameter was derived from this row (chipfit.model.defaults.DERIVATIONS)",
+              _summary_line("all", sums["all"]),
+              _summary_line("held out (no *)", sums["held_out"]),
+              _summary_line("derived from (*)", sums["derived_from"])]
     lines += [_summary_line(f"  {key.split(':', 1)[1]}", value) for key, value in sums.items()
               if key.startswith("benchmark:")]
     cover = coverage(checked, catalogue)
     lines.append(f"coverage: {cover['rows']} rows, {len(cover['device_families'])} device families "
-                 f"({', '.join(cover['device_families'])}), {len(cover['benchmarks'])} benchmarks, "
-                 f"device counts {', '.join(map(str, cover['counts']))}")
+                 f"({', '.join(cover['device_families'])}),")
+    lines.append(f"  {len(cover['benchmarks'])} benchmarks, device counts {', '.join(map(str, cover['counts']))}")
     return "\n".join(lines) + "\n"

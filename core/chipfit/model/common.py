@@ -49,9 +49,12 @@ def average_power(rated_w: float | None, busy: float, used_share: float = 1.0) -
 
 
 def _energy(metrics: dict, throughput: float, busy: float = 1.0, used_share: float = 1.0) -> str:
-    """Energy metrics from the average power (:func:`average_power`) over the time; None (unavailable)
-    when the device's power is unknown. Returns the explanation line."""
-    power = average_power(metrics["power_w"], busy, used_share)
+    """``power_w`` becomes the modelled average power (:func:`average_power` of the rated power it held),
+    and the energy metrics follow from it; None (unavailable) when the device's power is unknown.
+    Returns the explanation line."""
+    rated = metrics["power_w"]
+    power = average_power(rated, busy, used_share)
+    metrics["power_w"] = power
     metrics["energy_per_sample_j"] = power / throughput if power else None
     metrics["samples_per_j"] = throughput / power if power else None
     cost = metrics["hardware_cost_usd"]
@@ -60,5 +63,5 @@ def _energy(metrics: dict, throughput: float, busy: float = 1.0, used_share: flo
         return "energy: unavailable (power not known)"
     return (f"power: idle {IDLE_POWER_FRACTION:.0%} of rated (assumed) + the rest x {min(busy, 1.0):.0%} busy"
             + (f" x {used_share:.0%} of the devices used" if used_share < 1 else "")
-            + f" = {si_number(power, 'W')} of {si_number(metrics['power_w'], 'W')} rated; "
+            + f" = {si_number(power, 'W')} of {si_number(rated, 'W')} rated; "
             f"{si_number(power / throughput, 'J')}/sample")

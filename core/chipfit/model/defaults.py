@@ -5,18 +5,62 @@ from __future__ import annotations
 
 from chipfit.records import Device, Efficiency, Kind
 
-#: Assumed sustained fractions of peak and per-operator overhead, by kind of device. Not measured:
-#: CPUs reach about half of peak FLOPs on dense kernels and a few µs of dispatch per operator;
-#: GPUs somewhat more with ~5 µs kernel launches; dataflow ASICs/NPUs/FPGAs keep their arrays
-#: busier with little per-operator dispatch. Calibration (measured runs) replaces these.
-DEFAULT_EFFICIENCY = {
-    Kind.CPU: Efficiency(compute=0.5, memory=0.7, overhead_s=2e-6),
-    Kind.GPU: Efficiency(compute=0.6, memory=0.8, overhead_s=5e-6),
-    Kind.APU: Efficiency(compute=0.6, memory=0.8, overhead_s=5e-6),
-    Kind.ASIC: Efficiency(compute=0.7, memory=0.8, overhead_s=1e-6),
-    Kind.NPU: Efficiency(compute=0.7, memory=0.8, overhead_s=1e-6),
-    Kind.FPGA: Efficiency(compute=0.6, memory=0.8, overhead_s=1e-6),
+#: Parameters derived from published results: each is the value at which the model reproduces one
+#: published row (``chipfit.published``), found by bisection with every earlier parameter in place:
+#: ``python benchmarks/published.py --derive`` re-derives and prints them. ``validate --published``
+#: reports the error on the rows *not* used here apart from these. Name -> (row id, what it sets).
+DERIVATIONS = {
+    "GPU_COMPUTE": ("v4.1-nvidia-8xh200-resnet50-offline",
+                    "compute efficiency of GPUs (every class and precision)"),
+    "SERVER_LOAD": ("v4.1-nvidia-8xh200-resnet50-server",
+                    "server throughput as a share of the best within the latency bound (Poisson arrivals "
+                    "leave headroom for the tail)"),
+    "CPU_COMPUTE": ("v4.1-intel-2xxeon6980p-resnet50-offline", "compute efficiency of CPUs"),
+    "TRAINING_EFFICIENCY": ("t4.0-nvidia-8xh200-resnet",
+                            "training's compute efficiency as a share of inference's (framework, optimizer, "
+                            "data loading and evaluation overheads of a real training run)"),
 }
+#: Ids of published results that default parameters were derived from (see :data:`DERIVATIONS`).
+DERIVED_FROM: frozenset[str] = frozenset(row for row, _ in DERIVATIONS.values())
+
+# Values printed by `python benchmarks/published.py --derive` (bisection to 4 digits, rounded to 3):
+#: GPU compute efficiency: 8x H200 ResNet-50 offline, 756,960 samples/s published.
+GPU_COMPUTE = 0.559
+#: Server load: 8x H200 ResNet-50 server, 632,229 samples/s published within 15 ms.
+SERVER_LOAD = 0.835
+#: CPU compute efficiency: 2x Xeon 6980P ResNet-50 offline, 45,617 samples/s published.
+CPU_COMPUTE = 0.360
+#: Training share: 8x H200 ResNet-50 MLPerf Training v4.0, 721 s published (35 epochs).
+TRAINING_EFFICIENCY = 0.561
+
+
+def _efficiency(compute: float, memory: float, overhead_s: float, origin: str) -> Efficiency:
+    return Efficiency(compute=compute, memory=memory, overhead_s=overhead_s, origin=origin)
+
+
+def default_efficiencies() -> dict[Kind, Efficiency]:
+    """The default efficiencies by kind of device, from the derived parameters and the assumed ones.
+
+    Derived (:data:`DERIVATIONS`): GPU and CPU compute efficiency.
+    Assumed, not measured (labelled so in every row's explanation): memory efficiencies (CPUs 0.7,
+    others 0.8: typical sustained shares of datasheet bandwidth in STREAM-like kernels), per-kernel
+    overheads (CPU 2 µs, GPU 5 µs kernel launch, dataflow chips 1 µs), APUs as GPUs, and the compute
+    efficiency of ASICs, NPUs (0.7) and FPGAs (0.6), which no published row fits yet.
+    """
+    gpu = f"derived from {DERIVATIONS['GPU_COMPUTE'][0]}"
+    assumed = "assumed (no published row derives it)"
+    return {
+        Kind.CPU: _efficiency(CPU_COMPUTE, 0.7, 2e-6, f"derived from {DERIVATIONS['CPU_COMPUTE'][0]}"),
+        Kind.GPU: _efficiency(GPU_COMPUTE, 0.8, 5e-6, gpu),
+        Kind.APU: _efficiency(GPU_COMPUTE, 0.8, 5e-6, f"as GPUs, {gpu}"),
+        Kind.ASIC: _efficiency(0.7, 0.8, 1e-6, assumed),
+        Kind.NPU: _efficiency(0.7, 0.8, 1e-6, assumed),
+        Kind.FPGA: _efficiency(0.6, 0.8, 1e-6, assumed),
+    }
+
+
+#: The default efficiencies by kind (see :func:`default_efficiencies`).
+DEFAULT_EFFICIENCY = default_efficiencies()
 
 #: The largest batch the offline and server scenarios try (powers of two up to this); the search stops
 #: earlier at the memory limit, the latency target, or when doubling the batch gains under
@@ -31,10 +75,7 @@ BATCH_GAIN = 0.01
 #: 100-150 W in nvidia-smi readings); the dynamic rest grows with how busy compute or memory is.
 IDLE_POWER_FRACTION = 0.25
 
-#: Ids of published results (``chipfit.published``) that default efficiencies were derived from.
-#: ``validate --published`` summarises them apart from the rest (held out). Empty: no default rests on
-#: a fit yet.
-DERIVED_FROM: frozenset[str] = frozenset()
+
 
 #: Bytes of state per parameter when training with Adam in mixed precision: 16-bit weights (2) and
 #: gradients (2), and the optimizer's FP32 master weights, momentum and variance (4 + 4 + 4). Source:
@@ -61,4 +102,5 @@ def efficiency_for(device: Device) -> tuple[Efficiency, str]:
     """The efficiencies the model uses for a device, and where they came from."""
     if device.efficiency is not None:
         return device.efficiency, device.efficiency.origin or "device plugin"
-    return DEFAULT_EFFICIENCY[device.kind], f"default for kind {device.kind} (assumed)"
+    efficiency = DEFAULT_EFFICIENCY[device.kind]
+    return efficiency, f"default for kind {device.kind}: {efficiency.origin}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import attrs
 
-from chipfit.model import collectives
+from chipfit.model import collectives, defaults
 from chipfit.model.common import _common, _energy, _figure, _on_chip_note, _source
 from chipfit.model.defaults import BATCH_GAIN, MAX_BATCH, efficiency_for
 from chipfit.model.lowering import Kernel, workload_kernels
@@ -68,7 +68,7 @@ def _tensor_split(kernels: tuple[Kernel, ...], tensor: int) -> tuple[tuple[Kerne
 
 
 def _plan(device: Device, workload: Workload, precision: Precision, kernels: tuple[Kernel, ...], split: Split,
-          batch: int) -> Plan:
+          batch: int, load: float = 1.0) -> Plan:
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     mine, reduced = _tensor_split(kernels, split.tensor)
     cost = batch_cost(device, workload, precision, batch, kernels=mine)
@@ -81,7 +81,7 @@ def _plan(device: Device, workload: Workload, precision: Precision, kernels: tup
     if split.pipeline > 1:
         boundary = max(k.activation_bytes for k in mine) / 2 * scale * batch
         communication += (split.pipeline - 1) * collectives.point_to_point_time(boundary, bandwidth, latency)
-    latency_s = cost.time_s + communication
+    latency_s = (cost.time_s + communication) / load  # server: queueing at load < 1 stretches the time
     stage_s = latency_s / split.pipeline
     memory = inference_memory(workload, precision, batch, kernels=mine,
                               weight_fraction=1 / (split.tensor * split.pipeline))
@@ -94,14 +94,20 @@ def _fits(device: Device, plan: Plan) -> bool:
 
 def _best_batch(device, workload, precision, kernels, split, kind, target, fixed) -> Plan | None:
     """The batch for one split: fixed, 1 (single-stream), or searched by doubling up to the memory limit."""
+    load = defaults.SERVER_LOAD if kind is ScenarioKind.SERVER else 1.0
     if fixed is not None or kind is ScenarioKind.SINGLE_STREAM:
-        plan = _plan(device, workload, precision, kernels, split, 1 if kind is ScenarioKind.SINGLE_STREAM else fixed)
+        plan = _plan(device, workload, precision, kernels, split, 1 if kind is ScenarioKind.SINGLE_STREAM else fixed,
+                     load)
         return plan if _fits(device, plan) else None
     best = None
     batch = 1
     while batch <= MAX_BATCH:
-        plan = _plan(device, workload, precision, kernels, split, batch)
-        if not _fits(device, plan) or (target is not None and plan.latency_s > target):
+        plan = _plan(device, workload, precision, kernels, split, batch, load)
+        if not _fits(device, plan):
+            break
+        if target is not None and plan.latency_s > target:
+            if best is None and batch == 1:  # nothing meets the target: batch 1, flagged by meets_target
+                best = plan
             break
         if best is not None and plan.throughput < best.throughput * (1 + BATCH_GAIN):
             if plan.throughput > best.throughput:
@@ -188,8 +194,13 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
         explain.append(
             f"{scenario.count} devices split {split}" + (f" ({idle} idle: no split uses them)" if idle else "")
             + (f"; communication per batch {duration(plan.communication_s)}" if plan.communication_s else "")
-            + f"; throughput = {split.data} x {batch} / {duration(plan.latency_s / split.pipeline)} "
-            f"= {si_number(plan.throughput, 'samples/s')}")
+            + f"; throughput = {split.data} x {batch} / {duration(plan.latency_s / split.pipeline)}"
+            + f" = {si_number(plan.throughput, 'samples/s')}")
+    if scenario.kind is ScenarioKind.SERVER:
+        explain.append(f"server: devices loaded to {defaults.SERVER_LOAD:.3g} of capacity (Poisson arrivals leave "
+                       f"headroom for the latency tail; derived from {defaults.DERIVATIONS['SERVER_LOAD'][0]}): "
+                       f"a batch's time {duration(plan.cost.time_s + plan.communication_s)} / "
+                       f"{defaults.SERVER_LOAD:.3g} = {duration(plan.latency_s)}")
     if target is not None:
         required = ops_per_sample / target
         metrics["ops_required_per_s"] = required

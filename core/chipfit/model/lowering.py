@@ -5,7 +5,9 @@ its inputs and outputs in device memory and for a launch. Inference runtimes (Te
 OpenVINO, ONNX Runtime's graph optimiser, vendors' NPU compilers) do not run graphs that way:
 
 - **fold-batch-norm**: a BatchNormalization after a convolution (or a Gemm/MatMul) is folded into its
-  weights and bias at build time: no kernel, no ops, no bytes.
+  weights and bias at build time: no kernel, no ops, no bytes. Without it (training, which computes
+  the batch's statistics), a BatchNormalization is a kernel of its own that reads its producer's
+  output, with the activations and adds after it as its epilogue.
 - **epilogue**: pointwise operators (activations, bias and residual adds, scales, quantize and
   dequantize) run inside the kernel that produces their input, as its epilogue: their ops join that
   kernel, they cost no launch, and the only bytes they add are an extra input read from memory (the
@@ -52,7 +54,8 @@ BINARY = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Where", "PRelu"})
 #: Operators that produce a tensor pointwise operators can fuse into (besides matmuls and convolutions).
 PRODUCERS = frozenset({"LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization",
                        "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Resize",
-                       "Gather", "ReduceMean", "InstanceNormalization", "GroupNormalization"})
+                       "Gather", "ReduceMean", "InstanceNormalization", "GroupNormalization",
+                       "BatchNormalization"})
 _ANCHORS = frozenset({"Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "MatMul", "Gemm", "MatMulInteger",
                       "QLinearMatMul", "Einsum"})
 
@@ -156,6 +159,8 @@ def lower(operators: Iterable[Operator], fusions: frozenset[str] = DEFAULT_FUSIO
         if op.op_type == "BatchNormalization" and "fold-batch-norm" in fusions and last is not None \
                 and last.op_type in _ANCHORS and len(last.nodes) == 1 and last.repeat == op.repeat:
             kernels[-1] = attrs.evolve(last, nodes=(*last.nodes, _node(op)))  # folded into the weights
+        elif op.op_type == "BatchNormalization" and "fold-batch-norm" not in fusions:
+            kernels.append(_kernel(op))  # the statistics need a pass of their own
         elif op.op_type in POINTWISE and "epilogue" in fusions and _fusable_into(last, op):
             kernels[-1] = _epilogue(last, op)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from chipfit.model import collectives
 from chipfit.model.common import _common, _energy, _figure, _source
 from chipfit.model.lowering import fusions_for, lower
@@ -10,12 +12,27 @@ from chipfit.records import Device, Precision, Result, Scenario, Status, Workloa
 from chipfit.units import duration, si_number
 
 
+def training_device(device: Device) -> Device:
+    """The device as training sees it: its compute efficiencies x
+    :data:`chipfit.model.defaults.TRAINING_EFFICIENCY` (derived from a published training result)."""
+    from chipfit.model import defaults
+
+    efficiency, origin = defaults.efficiency_for(device)
+    share = defaults.TRAINING_EFFICIENCY
+    scaled = attrs.evolve(efficiency, compute=efficiency.compute * share,
+                          by_precision={p: v * share for p, v in efficiency.by_precision.items()},
+                          by_op_class={c: v * share for c, v in efficiency.by_op_class.items()},
+                          origin=f"{origin}; x {share:.3g} in training")
+    return attrs.evolve(device, efficiency=scaled)
+
+
 def _training(device: Device, workload: Workload, scenario: Scenario, precision: Precision, batch: int) -> Result:
     count = scenario.count
     work_factor = 1 + workload.backward_factor
     samples = workload.dataset_samples * workload.epochs
     fusions = fusions_for(device) - {"fold-batch-norm"}  # training computes batch statistics
-    step = batch_cost(device, workload, precision, batch, work_factor, kernels=lower(workload.operators, fusions))
+    step = batch_cost(training_device(device), workload, precision, batch, work_factor,
+                      kernels=lower(workload.operators, fusions))
     gradient_bytes = workload.weight_bytes * precision.bytes_per_value / workload.precision.bytes_per_value
     latency_s = collectives.MESSAGE_LATENCY_S
     sync_s = collectives.allreduce_time(gradient_bytes, count, device.interconnect_bandwidth, latency_s)
