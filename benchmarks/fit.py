@@ -41,8 +41,8 @@ COUNTS = np.arange(1, 65)  # 1 … 64
 
 def vectorised_pass(devices, workload):
     """Every configuration's time to train (and whether the batch fits memory); the count evaluated."""
-    kernels = vectorised.KernelArrays.of(workload)
-    rows = vectorised.DeviceArrays.of(devices, workload, PRECISIONS, kernels)
+    kernels = vectorised.KernelArrays.of(workload, training=True)
+    rows = vectorised.DeviceArrays.of(devices, workload, PRECISIONS, kernels, training=True)
     step = vectorised.batch_times(rows, kernels, BATCHES, 1 + workload.backward_factor)
     need = vectorised.footprints(workload, PRECISIONS, BATCHES, True)
     fits = vectorised.fits_memory(rows, need, len(PRECISIONS))

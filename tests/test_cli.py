@@ -213,7 +213,8 @@ def test_estimate_options_reach_the_scenario(cli):
     row = _estimate_row(cli, "nvidia-h100-sxm5", "yolov3-416", "--scenario", "offline", "--batch", "8",
                         "--precision", "int8", "--target-ms", "10")
     assert row["scenario"] == {"kind": "offline", "batch": 8, "precision": "int8", "count": 1,
-                               "latency_target_s": pytest.approx(0.010)}
+                               "latency_target_s": pytest.approx(0.010), "tensor_parallel": None,
+                               "pipeline_parallel": None}
     assert row["metrics"]["batch"] == 8
     assert row["metrics"]["ops_required_per_s"] == pytest.approx(65.88e9 / 0.010, rel=0.01)
     assert row["metrics"]["meets_target"] is True
@@ -229,7 +230,8 @@ def test_estimate_training_count_multiplies_power_and_cost(cli):
     one = _estimate_row(cli, "nvidia-h100-sxm5", "yolov3-coco-train", "--scenario", "training")
     eight = _estimate_row(cli, "nvidia-h100-sxm5", "yolov3-coco-train", "--scenario", "training", "--count", "8")
     assert eight["scenario"]["count"] == 8
-    assert eight["metrics"]["power_w"] == pytest.approx(8 * one["metrics"]["power_w"])
+    # average power: eight devices draw more than one, at most 8x (they wait on the all-reduce)
+    assert one["metrics"]["power_w"] < eight["metrics"]["power_w"] <= 8 * one["metrics"]["power_w"] * (1 + 1e-9)
     assert eight["metrics"]["hardware_cost_usd"] == pytest.approx(8 * one["metrics"]["hardware_cost_usd"])
     assert eight["metrics"]["time_to_train_s"] < one["metrics"]["time_to_train_s"]
 

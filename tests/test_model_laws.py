@@ -7,6 +7,7 @@ peak, more devices never train slower on a perfect interconnect …).
 
 from __future__ import annotations
 
+from unittest import mock
 
 import attrs
 import pytest
@@ -28,6 +29,8 @@ from chipfit import (
     tomlfile,
 )
 from chipfit.datasheets import DatasheetFile
+from chipfit.model import collectives
+from chipfit.model.defaults import IDLE_POWER_FRACTION
 from chipfit.errors import SpecError
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -152,8 +155,9 @@ def test_training_never_exceeds_peak_times_count(device, workload, count, data):
        counts=st.tuples(st.integers(1, 64), st.integers(1, 64)).map(sorted), data=st.data())
 def test_training_time_never_increases_with_more_devices_on_a_perfect_interconnect(device, workload, counts, data):
     precision = _precision_of(device, data)
-    fewer, more = (model.estimate(device, workload, Scenario("training", precision=precision, count=count))
-                   for count in counts)
+    with mock.patch.object(collectives, "MESSAGE_LATENCY_S", 0.0):  # perfect: no bandwidth limit, no latency
+        fewer, more = [model.estimate(device, workload, Scenario("training", precision=precision, count=count))
+                       for count in counts]
     assert fewer.status == more.status
     assume(fewer.ok)
     assert more.metrics["time_to_train_s"] <= fewer.metrics["time_to_train_s"] * (1 + RELATIVE)
@@ -175,7 +179,7 @@ def test_batching_never_lowers_throughput_of_a_memory_bound_workload(device, wor
 @FAST
 @given(device=devices(training=True, interconnect=_floats(1e9, 1e12)), data=st.data(),
        kind=st.sampled_from(["single-stream", "offline", "server", "training"]))
-def test_energy_per_sample_is_power_over_throughput(device, kind, data):
+def test_energy_never_falls_below_idle_power_nor_exceeds_rated_power(device, kind, data):
     workload = data.draw(workloads(phase="training" if kind == "training" else "inference"))
     scenario = Scenario(kind, precision=_precision_of(device, data), count=data.draw(st.integers(1, 8)),
                         latency_target=data.draw(st.none() | _floats(1e-4, 10.0)))
@@ -183,6 +187,9 @@ def test_energy_per_sample_is_power_over_throughput(device, kind, data):
     assume(result.ok)
     metrics = result.metrics
     assert metrics["energy_per_sample_j"] == pytest.approx(metrics["power_w"] / metrics["throughput_sps"], rel=1e-12)
+    # the average power never falls below idle power (energy >= idle power x time), nor exceeds the rated
+    rated = device.power * scenario.count
+    assert rated * IDLE_POWER_FRACTION * (1 - RELATIVE) <= metrics["power_w"] <= rated * (1 + RELATIVE)
     assert metrics["samples_per_j"] == pytest.approx(1 / metrics["energy_per_sample_j"], rel=1e-12)
 
 

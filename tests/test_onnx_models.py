@@ -330,7 +330,7 @@ def test_unwritable_cache_dir_still_gives_workloads(tmp_path, monkeypatch, few_r
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(blocker / "cache"))
     workloads = reference.workloads()
-    assert [w.id for w in workloads] == ["resnet-50", "resnet-50-imagenet-train"]
+    assert [w.id for w in workloads] == ["resnet-50", "resnet-50-imagenet-train", "resnet-50-mlperf-train"]
     assert workloads[0].parameters == 25_557_032
 
 

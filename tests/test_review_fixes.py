@@ -39,11 +39,14 @@ value = "{value}"
     assert_bad_input(cli("run", str(spec)), "claim")
 
 
-def test_several_devices_outside_training_are_unsupported(cli):
+def test_several_devices_serve_inference_with_the_split_in_the_row(cli):
+    # once refused ("training only"); many-device inference is modelled now (issue 13)
     result = cli("estimate", "nvidia-l4", "gemm-4096", "--count", "8", "--format", "json")
     assert_clean(result)
     row = json.loads(result.stdout)["rows"][0]
-    assert row["status"] == "unsupported" and "training only" in row["reason"]
+    assert row["status"] == "ok"
+    split = row["metrics"]["parallelism"]
+    assert split["data"] * split["tensor"] * split["pipeline"] <= 8
 
 
 def test_server_without_a_latency_target_is_unsupported(cli):

@@ -375,11 +375,11 @@ def test_the_roofline_obeys_every_law_of_check_result(catalogue, device, workloa
 
 
 @pytest.mark.parametrize(("change", "words"), [
-    ({"throughput_sps": 1.0}, "throughput_sps 1 is not batch x count / latency_s"),
+    ({"throughput_sps": 1.0}, "throughput_sps 1 is not batch x replicas / latency_s"),
     ({"energy_per_sample_j": 1.0}, "energy_per_sample_j 1 is not power_w / throughput_sps"),
     ({"samples_per_j": 1.0}, "samples_per_j 1 is not throughput_sps / power_w"),
     ({"power_w": None}, "energy_per_sample_j is"),
-    ({"ops_available_per_s": 1e20}, "ops_available_per_s 1e+20 is not ops_total x batch / latency_s"),
+    ({"ops_available_per_s": 1e20}, "ops_available_per_s 1e+20 is not ops_total x batch x replicas / latency_s"),
     ({"meets_target": False}, "meets_target is False but"),
     ({"batch": 2}, "single-stream is one sample at a time, but batch is 2"),
     ({"bound": "network"}, "bound is 'network'"),
@@ -406,7 +406,7 @@ def test_check_result_wants_the_right_cell_and_source(catalogue):
     result, device, workload, scenario = _roofline_row(catalogue)
     other = attrs.evolve(result, device="amd-instinct-mi250x")
     assert any("not nvidia-h100-sxm5 x gemm-4096" in p for p in check_result(other, device, workload, scenario))
-    measured = attrs.evolve(result, source="measured")
+    measured = attrs.evolve(result, source="measured", metrics={**result.metrics, "power_w": device.power})
     assert any("a chipfit_estimate result is" in p for p in check_result(measured, device, workload, scenario))
     calibrated = attrs.evolve(result, source="calibrated")
     assert check_result(calibrated, device, workload, scenario) == []
@@ -415,7 +415,7 @@ def test_check_result_wants_the_right_cell_and_source(catalogue):
 
 def test_measured_row_must_not_copy_the_datasheet_power(catalogue):
     result, device, workload, scenario = _roofline_row(catalogue)
-    measured = attrs.evolve(result, source="measured")
+    measured = attrs.evolve(result, source="measured", metrics={**result.metrics, "power_w": device.power})
     problems = check_result(measured, device, workload, scenario, hook="chipfit_measure")
     assert any("power_w is the datasheet power" in problem for problem in problems)
 

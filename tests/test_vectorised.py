@@ -59,8 +59,8 @@ def test_batch_times_equal_the_scalar_roofline(device_list, workload, batches, w
 @given(st.lists(devices(), min_size=1, max_size=2), workloads, st.lists(st.integers(1, 256), min_size=1, max_size=3),
        st.lists(st.integers(1, 64), min_size=1, max_size=4))
 def test_training_times_equal_the_scalar_model(device_list, workload, batches, counts):
-    kernels = vectorised.KernelArrays.of(workload)
-    rows = vectorised.DeviceArrays.of(device_list, workload, PRECISIONS, kernels)
+    kernels = vectorised.KernelArrays.of(workload, training=True)
+    rows = vectorised.DeviceArrays.of(device_list, workload, PRECISIONS, kernels, training=True)
     step = vectorised.batch_times(rows, kernels, np.array(batches), 1 + workload.backward_factor)
     train = vectorised.training_times(rows, step, workload, PRECISIONS, np.array(batches), np.array(counts))
     fits = vectorised.fits_memory(rows, vectorised.footprints(workload, PRECISIONS, batches, True), len(PRECISIONS))

@@ -16,6 +16,7 @@ import attrs
 import pluggy
 
 from chipfit.hookcall import HookFailure, call_first
+from chipfit.errors import ChipfitError
 from chipfit.metrics import value_problem
 from chipfit.records import Device, Result, Scenario, Source, Status, Workload
 
@@ -50,6 +51,12 @@ def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, 
     return attrs.evolve(result, plugin=result.plugin or plugin)
 
 
+#: Metrics whose value is a word: what bounds the time, and a training plan's activation recomputation.
+
+#: The axes of the ``parallelism`` metric, the one metric that is an object (DESIGN: every multi-device row).
+PARALLELISM_AXES = ("data", "tensor", "pipeline", "expert")
+
+
 def malformed(result: object, device: Device, workload: Workload) -> str | None:
     """What is wrong with a plugin's answer for a cell (not a Result, another cell's, a bad metric), or None."""
     if result is None:
@@ -61,6 +68,11 @@ def malformed(result: object, device: Device, workload: Workload) -> str | None:
     if (result.device, result.workload) != (device.id, workload.id):
         return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
     for key, value in result.metrics.items():
+        if key == "parallelism":
+            if not (isinstance(value, dict) and set(value) == set(PARALLELISM_AXES) and all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values())):
+                return f"returned metric 'parallelism' = {value!r}: not a {{data, tensor, pipeline, expert}} object"
+            continue
         if problem := value_problem(key, value):
             return f"returned {problem}"
     try:  # the measurement is kept in the store and in --format json: finite JSON only
@@ -72,11 +84,17 @@ def malformed(result: object, device: Device, workload: Workload) -> str | None:
 
 def measure_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario,
                  budget: float) -> Result:
-    """One measured cell; no plugin able to measure the device, or one that raises, gives a failed row."""
+    """One measured cell; no plugin able to measure the device, or one that raises, gives a failed row.
+
+    A plugin that raises :class:`~chipfit.errors.ChipfitError` says this machine cannot measure at all
+    (a missing extra: "pip install 'chipfit[run]'"): that is bad input, raised on, not a failed row.
+    """
     try:
         result, plugin = call_first(pm, "chipfit_measure", device=device, workload=workload, scenario=scenario,
                                     budget=budget)
     except HookFailure as failure:
+        if isinstance(failure.error, ChipfitError):
+            raise failure.error from None
         return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
                       reason=str(failure), plugin=failure.plugin)
     if result is None:

@@ -162,6 +162,27 @@ def inspect_rows(workload, *, machine=False):
     return headers, rows
 
 
+def kernel_rows(workload, *, machine=False):
+    """Headers and rows of the kernels the workload lowers to (every fusion, :mod:`chipfit.model.lowering`):
+    name, leading type, class, the graph nodes it runs, ops and bytes per sample."""
+    from chipfit.model.lowering import lower
+
+    headers = ["kernel", "op_type", "class", "nodes", "ops", "weight_bytes", "activation_bytes"]
+    rows = []
+    for kernel in lower(workload.operators):
+        count = f" x{kernel.repeat}" if kernel.repeat > 1 else ""
+        if machine:
+            rows.append([kernel.name, kernel.op_type, kernel.op_class, list(kernel.nodes), kernel.ops * kernel.repeat,
+                         kernel.weight_bytes * kernel.repeat, kernel.activation_bytes * kernel.repeat])
+        else:
+            nodes = " + ".join(kernel.nodes) if len(kernel.nodes) <= 4 else \
+                " + ".join(kernel.nodes[:3]) + f" + {len(kernel.nodes) - 3} more"
+            rows.append([kernel.name + count, kernel.op_type, kernel.op_class or "-", nodes,
+                         si_number(kernel.ops * kernel.repeat, "ops"), si_number(kernel.weight_bytes * kernel.repeat, "B"),
+                         si_number(kernel.activation_bytes * kernel.repeat, "B")])
+    return headers, rows
+
+
 def inspect_summary(workload) -> dict:
     """A workload's totals, as ``chipfit inspect`` shows them (SI units)."""
     return {

@@ -336,6 +336,8 @@ class Device:
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     notes: str = ""
+    #: The fusions the device's runtime performs (:data:`chipfit.model.lowering.FUSIONS`); None: the defaults.
+    fusions: frozenset[str] | None = attrs.field(default=None, converter=attrs.converters.optional(frozenset))
 
     def __attrs_post_init__(self) -> None:
         vendor_slug = re.sub(r"[^a-z0-9]", "", self.vendor.lower())
@@ -485,6 +487,8 @@ class Scenario:
     precision: Precision | None = attrs.field(default=None, converter=_optional(to_precision))
     count: int = attrs.field(default=1, validator=positive)
     latency_target: float | None = attrs.field(default=None, validator=positive)
+    tensor_parallel: int | None = attrs.field(default=None, validator=positive)
+    pipeline_parallel: int | None = attrs.field(default=None, validator=positive)
 
     def describe(self) -> str:
         """A short human label: ``offline b8 int8 x4``."""
@@ -495,6 +499,10 @@ class Scenario:
             parts.append(str(self.precision))
         if self.count != 1:
             parts.append(f"x{self.count}")
+        if self.tensor_parallel is not None:
+            parts.append(f"tp{self.tensor_parallel}")
+        if self.pipeline_parallel is not None:
+            parts.append(f"pp{self.pipeline_parallel}")
         return " ".join(parts)
 
 

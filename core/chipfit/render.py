@@ -285,6 +285,8 @@ def _scenario_dict(row: Result) -> dict[str, Any]:
         "precision": None if scenario.precision is None else str(scenario.precision),
         "count": scenario.count,
         "latency_target_s": scenario.latency_target,
+        "tensor_parallel": scenario.tensor_parallel,
+        "pipeline_parallel": scenario.pipeline_parallel,
     }
 
 

@@ -71,6 +71,8 @@ class GroupSpec:
     precision: str | None = None
     count: int = 1
     latency_target_ms: float | None = None
+    tensor_parallel: int | None = None
+    pipeline_parallel: int | None = None
     note: str = ""
     columns: list[str] | None = None
     dims: dict[str, int] = attrs.field(factory=dict)
@@ -85,7 +87,8 @@ class GroupSpec:
             raise ValueError(f"field 'latency_target_ms' must be at least {MIN_LATENCY_TARGET_MS:g} ms (one "
                              f"nanosecond), got {self.latency_target_ms:g}")
         target = None if self.latency_target_ms is None else self.latency_target_ms * MILLI
-        return Scenario(self.scenario, self.batch, self.precision, self.count, target)
+        return Scenario(self.scenario, self.batch, self.precision, self.count, target,
+                        self.tensor_parallel, self.pipeline_parallel)
 
 
 @attrs.frozen

@@ -7,9 +7,11 @@ second. Per kernel ``k`` and configuration ``c`` (a device at a precision and ba
     compute_s[c, k] = ops_k x batch_c x work / (peak_c x efficiency_c[class_k])
     moved[c, k]     = (weights_k x scale_c x (not resident_c)
                        + activations_k x scale_c x batch_c, zero where it fits in free on-chip bytes) x work
-    time_s[c]       = sum_k repeat_k x (max(compute_s, moved / (bandwidth_c x memory efficiency_c)) + overhead_c)
+    roof[c, k]      = max(compute_s, moved / (bandwidth_c x memory efficiency_c))
+    time_s[c]       = sum_k repeat_k x (max(roof, overhead_c) if launches overlap, else roof + overhead_c)
 
-and training on ``n`` devices: ``samples / (batch x n) x (step + 2 (n-1)/n x gradient bytes / interconnect)``.
+over the kernels the workload lowers to, and training on ``n`` devices: ``samples / (batch x n) x (step +
+2 (n-1)/n x gradient bytes / interconnect + 2 (n-1) x message latency)``.
 Everything per device (efficiencies, on-chip residency, the memory footprint) comes from the scalar
 model's own functions; a hypothesis property (``tests/test_vectorised.py``) checks that both paths
 give the same numbers within floating-point rounding, so a change to one that is not made to the
@@ -43,9 +45,12 @@ class KernelArrays:
     class_index: np.ndarray  # per kernel: its index in ``classes``
 
     @classmethod
-    def of(cls, workload: Workload) -> KernelArrays:
-        """The arrays of a workload's operators, classes as the scalar model assigns them."""
-        ops = workload.operators
+    def of(cls, workload: Workload, training: bool = False) -> KernelArrays:
+        """The arrays of a workload's kernels (its operators lowered with every fusion, as the scalar model
+        lowers them for a device that declares none; no BatchNormalization folding in training), classes
+        as the scalar model assigns them."""
+        fusions = model.FUSIONS - {"fold-batch-norm"} if training else model.FUSIONS
+        ops = model.lower(workload.operators, fusions)
         names = tuple(model.op_class(op) for op in ops)
         classes = tuple(dict.fromkeys(names))
         return cls(
@@ -71,19 +76,23 @@ class DeviceArrays:
     capacity: np.ndarray  # (rows,): device memory (inf: none of its own)
     interconnect: np.ndarray  # (rows,): per direction (nan: none)
     valid: np.ndarray  # (rows,) bool
+    overlap: np.ndarray  # (rows,) bool: the per-kernel overhead overlaps the work (asynchronous launches)
 
     @classmethod
     def of(cls, devices: Sequence[Device], workload: Workload, precisions: Sequence[Precision],
-           kernels: KernelArrays) -> DeviceArrays:
-        """The arrays of each device at each precision."""
+           kernels: KernelArrays, training: bool = False) -> DeviceArrays:
+        """The arrays of each device at each precision (``training``: the efficiencies training uses)."""
+        from chipfit.model.roofline import overlaps_overhead
+        from chipfit.model.training import training_device
+
         rows = len(devices) * len(precisions)
         rate = np.ones((rows, len(kernels.classes)))
         memory_rate, overhead, scale, free = (np.ones(rows) for _ in range(4))
-        resident, valid = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+        resident, valid, overlap = (np.zeros(rows, dtype=bool) for _ in range(3))
         capacity, interconnect = np.full(rows, np.inf), np.full(rows, np.nan)
         row = 0
         for device in devices:
-            efficiency, _ = model.efficiency_for(device)
+            efficiency, _ = model.efficiency_for(training_device(device) if training else device)
             for precision in precisions:
                 if precision in device.peak_ops:
                     peak = device.peak_ops[precision]
@@ -99,8 +108,9 @@ class DeviceArrays:
                     if device.interconnect_bandwidth is not None:
                         interconnect[row] = device.interconnect_bandwidth
                     valid[row] = True
+                    overlap[row] = overlaps_overhead(device)
                 row += 1
-        return cls(rate, memory_rate, overhead, scale, resident, free, capacity, interconnect, valid)
+        return cls(rate, memory_rate, overhead, scale, resident, free, capacity, interconnect, valid, overlap)
 
 
 def batch_times(device_rows: DeviceArrays, kernels: KernelArrays, batches: np.ndarray,
@@ -109,7 +119,6 @@ def batch_times(device_rows: DeviceArrays, kernels: KernelArrays, batches: np.nd
     batches = np.asarray(batches, dtype=float)
     rows = len(device_rows.valid)
     out = np.full((rows, len(batches)), np.nan)
-    repeat_total = kernels.repeat.sum()
     rate_per_kernel = device_rows.rate[:, kernels.class_index]  # (rows, K)
     for start in range(0, rows, max(1, BLOCK // max(1, len(batches)))):
         stop = min(rows, start + max(1, BLOCK // max(1, len(batches))))
@@ -122,8 +131,9 @@ def batch_times(device_rows: DeviceArrays, kernels: KernelArrays, batches: np.nd
         activations = np.where(activations <= device_rows.free[block, None, None], 0.0, activations)
         memory_s = (weights + activations) * work_factor / device_rows.memory_rate[block, None, None]
         roof = np.maximum(compute_s, memory_s)
-        time_s = (roof * kernels.repeat[None, None, :]).sum(axis=2) + \
-            device_rows.overhead_s[block, None] * repeat_total
+        overhead = device_rows.overhead_s[block, None, None]
+        per_kernel = np.where(device_rows.overlap[block, None, None], np.maximum(roof, overhead), roof + overhead)
+        time_s = (per_kernel * kernels.repeat[None, None, :]).sum(axis=2)
         out[block] = np.where(device_rows.valid[block, None], time_s, np.nan)
     return out
 
@@ -154,6 +164,8 @@ def training_times(device_rows: DeviceArrays, step_s: np.ndarray, workload: Work
                               for p in precisions])
     gradient = np.tile(per_precision, len(device_rows.valid) // len(precisions))  # (rows,)
     ring = np.where(counts > 1, 2 * (counts - 1) / counts, 0.0)  # (N,)
-    sync = np.where(counts[None, :] > 1, ring[None, :] * gradient[:, None] / device_rows.interconnect[:, None], 0.0)
+    messages = np.where(counts > 1, 2 * (counts - 1), 0.0) * model.collectives.MESSAGE_LATENCY_S  # (N,)
+    sync = np.where(counts[None, :] > 1, ring[None, :] * gradient[:, None] / device_rows.interconnect[:, None]
+                    + messages[None, :], 0.0)
     steps = samples / (np.asarray(batches, dtype=float)[None, :, None] * counts[None, None, :])
     return steps * (step_s[:, :, None] + sync[:, None, :])

@@ -1,4 +1,4 @@
-"""Reference models as real ONNX graphs: YOLOv3, ResNet-50, MobileNetV2, a BERT encoder, an LLM decoder.
+"""Reference models as real ONNX graphs: YOLOv3, ResNet-50, MobileNetV2, RetinaNet, a BERT encoder, an LLM decoder.
 
 Each builder returns an ``onnx.ModelProto`` with a symbolic ``batch`` dimension, weights either as
 shapes only (for counting) or random (for running in ONNX Runtime). Widths and depths are
@@ -271,7 +271,86 @@ def _rms_norm(g: GraphBuilder, x: str, width: int, name: str) -> str:
 #: L=12, H=768, A=12, 110M parameters; feed-forward 4H; WordPiece vocabulary 30,522 in the released model).
 BERT_BASE = TransformerShape(layers=12, width=768, heads=12, ffn=3072, vocab=30522, max_positions=512, type_vocab=2)
 
+#: BERT-large (Devlin et al. 2019, section 3: L=24, H=1024, A=16, 340M parameters; feed-forward 4H).
+BERT_LARGE = TransformerShape(layers=24, width=1024, heads=16, ffn=4096, vocab=30522, max_positions=512,
+                              type_vocab=2)
+
 #: Llama 3 8B and 70B (Llama Team, "The Llama 3 Herd of Models", arXiv:2407.21783, Table 3: layers,
 #: model dimension, FFN dimension, attention heads, key/value heads; vocabulary 128K = 128,256 tokens).
 LLAMA_3_8B = TransformerShape(layers=32, width=4096, heads=32, ffn=14336, vocab=128256, kv_heads=8, bias=False)
 LLAMA_3_70B = TransformerShape(layers=80, width=8192, heads=64, ffn=28672, vocab=128256, kv_heads=8, bias=False)
+
+
+def resnext50_stages(g: GraphBuilder, x: str, *, width: int = 64, groups: int = 32, group_width: int = 4,
+                     blocks=(3, 4, 6, 3)) -> list[str]:
+    """ResNeXt-50 (32x4d) as torchvision builds it: the outputs of its four stages (C2 .. C5).
+
+    Xie et al. 2017, "Aggregated Residual Transformations for Deep Neural Networks", Table 1: a
+    bottleneck of width ``groups x group_width x 2^stage`` around a grouped 3x3 convolution.
+    """
+    y = _conv_bn(g, x, 3, width, 7, 2, name="stem")
+    y = g.node("MaxPool", [y], name="stem.pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    c_in, outputs = width, []
+    for stage, count in enumerate(blocks):
+        inner, planes = groups * group_width * 2**stage, width * 2**stage * 4
+        for block in range(count):
+            stride = 2 if block == 0 and stage > 0 else 1
+            name = f"layer{stage + 1}.{block}"
+            out = _conv_bn(g, y, c_in, inner, 1, name=f"{name}.conv1")
+            out = _conv_bn(g, out, inner, inner, 3, stride, groups=groups, name=f"{name}.conv2")
+            out = _conv_bn(g, out, inner, planes, 1, act=None, name=f"{name}.conv3")
+            shortcut = y
+            if block == 0:
+                shortcut = _conv_bn(g, y, c_in, planes, 1, stride, act=None, name=f"{name}.downsample")
+            y = g.node("Relu", [g.node("Add", [out, shortcut], name=f"{name}.add")], name=f"{name}.relu")
+            c_in = planes
+        outputs.append(y)
+    return outputs
+
+
+def _shared_conv(g: GraphBuilder, x: str, weight: str, bias: str, kernel: int, name: str) -> str:
+    pad = kernel // 2
+    return g.node("Conv", [x, weight, bias], name=name, kernel_shape=[kernel, kernel], strides=[1, 1], pads=[pad] * 4)
+
+
+def retinanet(size: int = 800, *, weights: str = "shapes", classes: int = 264, anchors: int = 9,
+              channels: int = 256, head_depth: int = 4) -> onnx.ModelProto:
+    """RetinaNet with a ResNeXt-50 32x4d FPN backbone, as MLPerf Inference's ``retinanet`` benchmark runs it.
+
+    Lin et al. 2017, "Focal Loss for Dense Object Detection" (arXiv:1708.02002), section 4: FPN
+    levels P3-P7 of 256 channels (P6 and P7 by stride-2 3x3 convolutions), a classification and a box
+    subnet shared across levels, each four 3x3 convolutions of 256 channels with ReLU, then a 3x3
+    convolution to ``anchors x classes`` (sigmoid) and ``anchors x 4`` outputs; 9 anchors. MLPerf's
+    model: torchvision's ``retinanet_resnext50_32x4d_fpn`` at 800x800 on the 264 classes of the
+    MLPerf OpenImages subset (mlcommons/inference, vision/classification_and_detection README,
+    "retinanet 800x800"). Box decoding and NMS after the network are not counted.
+    """
+    g = GraphBuilder("retinanet", weights=weights)
+    x = g.input("images", ["batch", 3, size, size])
+    _, c3, c4, c5 = resnext50_stages(g, x)
+    lateral = [g.conv(c, c_in, channels, 1, bias=True, name=f"fpn.inner{i}")
+               for i, (c, c_in) in enumerate(((c3, 512), (c4, 1024), (c5, 2048)))]
+    top = lateral[2]
+    merged = [top]
+    for level in (1, 0):
+        scales = g.constant(f"fpn.up{level}.scales", [1.0, 1.0, 2.0, 2.0], TensorProto.FLOAT)
+        up = g.node("Resize", [top, "", scales], name=f"fpn.up{level}", mode="nearest")
+        top = g.node("Add", [lateral[level], up], name=f"fpn.add{level}")
+        merged.insert(0, top)
+    levels = [g.conv(m, channels, channels, 3, bias=True, name=f"fpn.layer{i}") for i, m in enumerate(merged)]
+    p6 = g.conv(levels[2], channels, channels, 3, 2, bias=True, name="fpn.p6")
+    p7 = g.conv(g.node("Relu", [p6], name="fpn.p6.relu"), channels, channels, 3, 2, bias=True, name="fpn.p7")
+    levels += [p6, p7]
+    for head, outputs, activation in (("cls", anchors * classes, "Sigmoid"), ("box", anchors * 4, None)):
+        tower = [(g.weight(f"{head}.conv{i}.weight", [channels, channels, 3, 3]),
+                  g.weight(f"{head}.conv{i}.bias", [channels], fill=0.0)) for i in range(head_depth)]
+        final = (g.weight(f"{head}.logits.weight", [outputs, channels, 3, 3]),
+                 g.weight(f"{head}.logits.bias", [outputs], fill=0.0))
+        for index, level in enumerate(levels):
+            y = level
+            for i, (w, b) in enumerate(tower):
+                y = g.node("Relu", [_shared_conv(g, y, w, b, 3, f"{head}.p{index + 3}.conv{i}")],
+                           name=f"{head}.p{index + 3}.relu{i}")
+            y = _shared_conv(g, y, *final, 3, f"{head}.p{index + 3}.logits")
+            g.output(g.node(activation, [y], name=f"{head}.p{index + 3}.sigmoid") if activation else y)
+    return g.model()

@@ -39,6 +39,15 @@ def _models():
     return models
 
 
+#: Tokens per sample of MLPerf's bert-99 once padding is removed (runtimes pack or run variable-length
+#: sequences). A labelled, unconfirmed figure: Krell et al., "Efficient Sequence Packing without
+#: Cross-contamination" (arXiv:2107.02027), abstract: "up to 50% of all tokens can be padding" in
+#: common NLP datasets at their usual maximum length; half of SQuAD v1.1's 384-token maximum is 192.
+BERT_PACKED_TOKENS = 192
+BERT_PACKED_DERIVATION = ("graph built at 192 tokens per sample = 384 (MLPerf's max_seq_length) x (1 - 0.5 padding, "
+                          "Krell et al. arXiv:2107.02027, abstract); unconfirmed for SQuAD v1.1 dev")
+
+
 def references() -> list[Reference]:
     """Every reference model chipfit ships."""
     llama = ("Llama Team, 'The Llama 3 Herd of Models', arXiv:2407.21783, Table 3 (layers, width, FFN, heads, "
@@ -57,6 +66,19 @@ def references() -> list[Reference]:
         Reference("bert-base-384", "BERT-base encoder, sequence 384", "language: encoder",
                   lambda weights="shapes": _models().bert_encoder(384, weights=weights),
                   "Devlin et al. 2019, 'BERT', section 3: BERT-base L=12, H=768, A=12, 110M parameters"),
+        Reference("bert-large-99", "BERT-large, SQuAD v1.1 at 384 tokens, packed (MLPerf bert-99)", "language: encoder",
+                  lambda weights="shapes": _models().bert_encoder(BERT_PACKED_TOKENS, weights=weights,
+                                                                  shape=_models().BERT_LARGE),
+                  "Devlin et al. 2019, 'BERT', section 3: BERT-large L=24, H=1024, A=16, 340M parameters; MLPerf "
+                  "Inference bert-99: SQuAD v1.1 dev at max_seq_length 384 (mlcommons/inference, language/bert "
+                  f"README); runtimes pack sequences, so a sample costs its real tokens: {BERT_PACKED_TOKENS} "
+                  "(see BERT_PACKED_TOKENS)", precision="int8",
+                  fields={"derivations": {"operators": BERT_PACKED_DERIVATION}, "unconfirmed": {"operators"}}),
+        Reference("retinanet-800", "RetinaNet ResNeXt50-32x4d FPN, 800x800 (MLPerf retinanet)", "vision: detection",
+                  lambda weights="shapes": _models().retinanet(800, weights=weights),
+                  "Lin et al. 2017, 'Focal Loss for Dense Object Detection' (arXiv:1708.02002), section 4; MLPerf "
+                  "Inference retinanet: torchvision retinanet_resnext50_32x4d_fpn, 800x800, 264 OpenImages classes "
+                  "(mlcommons/inference, vision/classification_and_detection README)", precision="int8"),
         Reference("llama-3-8b-prefill-2048", "Llama 3 8B prefill, 2,048-token prompt", "language: LLM",
                   lambda weights="shapes": _models().decoder(2048, 2048, weights=weights, name="llama-3-8b-prefill"),
                   f"{llama}: 8B; about 2 x 8.03e9 ops per token plus attention", precision="bf16"),
@@ -191,5 +213,15 @@ def workloads() -> list[Workload]:
                                "batch size 32 per GPU on 8 GPUs",
                      "backward_factor": "Kaplan et al. 2020, arXiv:2001.08361, section 2.1: backward ~ 2x forward"},
             unconfirmed={"epochs"},
+        ))
+        out.append(resnet.for_training(
+            "resnet-50-mlperf-train", "ResNet-50 training on ImageNet-1k to 75.9% top-1 (MLPerf Training recipe)",
+            dataset_samples=1_281_167, epochs=35, batch=400,
+            sources={"dataset_samples": "ImageNet-1k (ILSVRC 2012) training set, 1,281,167 images: Russakovsky et "
+                                        "al. 2015, Table 2; MLLOG 'train_samples': 1281167",
+                     "epochs": "MLPerf Training v4.0, NVIDIA H200 MXNet ResNet submission, result_0.txt (mlcommons/"
+                               "training_results_v4.0, NVIDIA/results/h200_ngc24.04_mxnet/resnet/result_0.txt): "
+                               "35 epochs to eval_accuracy 0.76072 (target 75.9%), global batch 3200 = 400 per GPU",
+                     "backward_factor": "Kaplan et al. 2020, arXiv:2001.08361, section 2.1: backward ~ 2x forward"},
         ))
     return out

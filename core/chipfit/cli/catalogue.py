@@ -123,7 +123,7 @@ def workloads(obj: Context, phase, fmt: str) -> None:
 def inspect(obj: Context, model: str, dims: tuple[str, ...], fmt: str) -> None:
     """Show the workload a model file (MODEL.onnx) or a workload id becomes: ops, bytes, params per op type."""
     from chipfit import runner
-    from chipfit.listing import inspect_rows, inspect_summary
+    from chipfit.listing import inspect_rows, inspect_summary, kernel_rows
     from chipfit.units import si_number
 
     if model in obj.catalogue.workloads:
@@ -136,8 +136,10 @@ def inspect(obj: Context, model: str, dims: tuple[str, ...], fmt: str) -> None:
         obj.catalogue.workload(model)  # raises, suggesting the closest ids
     headers, rows = inspect_rows(workload, machine=fmt in ("json", "csv"))
     summary = inspect_summary(workload)
+    kernel_headers, kernels = kernel_rows(workload, machine=fmt == "json")
     if fmt == "json":
         summary["by_op_type"] = [dict(zip(headers, row)) for row in rows]
+        summary["kernels"] = [dict(zip(kernel_headers, row)) for row in kernels]
         emit(json.dumps(summary, indent=2) + "\n", None)
         return
     if fmt == "csv":
@@ -152,4 +154,6 @@ def inspect(obj: Context, model: str, dims: tuple[str, ...], fmt: str) -> None:
     if workload.uncosted:
         listed = ", ".join(f"{op} x{count}" for op, count in sorted(workload.uncosted.items()))
         lines.append(f"NOT COSTED (ops missing from the totals; bytes counted): {listed}")
-    emit("\n".join(lines) + "\n\n" + table(rows, headers, fmt), None)
+    emit("\n".join(lines) + "\n\ngraph nodes by operator type:\n" + table(rows, headers, fmt)
+         + f"\n{len(kernels)} kernels after lowering (BN folded, epilogues fused, layout free, attention fused; "
+         "see docs/lowering.md):\n" + table(kernels, kernel_headers, fmt), None)

@@ -18,20 +18,24 @@ from chipfit.cli.run import finish
               help="single-stream, offline, server or training.")
 @click.option("--batch", type=int, help="Samples per batch (default: the workload's).")
 @click.option("--precision", help="fp64 fp32 tf32 fp16 bf16 fp8 int8 int4 (default: the workload's).")
-@click.option("--count", type=int, default=1, show_default=True, help="Devices (training).")
+@click.option("--count", type=int, default=1, show_default=True,
+              help="Devices: data-parallel replicas, or split by tensor/pipeline parallelism (fastest unless named).")
 @click.option("--target-ms", type=float, help="Latency target in milliseconds.")
+@click.option("--tp", "tensor_parallel", type=int, help="Tensor-parallel degree (inference on --count devices).")
+@click.option("--pp", "pipeline_parallel", type=int, help="Pipeline-parallel degree (inference on --count devices).")
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
 @cost_options
 @click.pass_obj
-def estimate(obj: Context, device, workload, scenario, batch, precision, count, target_ms, fmt, output,
-             electricity, service_life) -> None:
+def estimate(obj: Context, device, workload, scenario, batch, precision, count, target_ms, tensor_parallel,
+             pipeline_parallel, fmt, output, electricity, service_life) -> None:
     """Model one cell: DEVICE running WORKLOAD (ids from 'chipfit devices' and 'chipfit workloads')."""
     from chipfit.spec import GroupSpec, Spec
     from chipfit import runner
 
     group = GroupSpec(id="estimate", devices=[device], workloads=[workload], scenario=scenario, batch=batch,
-                      precision=precision, count=count, latency_target_ms=target_ms)
+                      precision=precision, count=count, latency_target_ms=target_ms,
+                      tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel)
     try:
         group.to_scenario()
     except ValueError as error:

@@ -80,7 +80,7 @@ def check_result(result: Any, device: Device, workload: Workload, scenario: Scen
         allowed), or None for a row of a report (any source).
 
     An ``ok`` result's metrics are numbers (finite, not negative), bools, strings or None under
-    snake_case keys, and obey the laws every row obeys: ``throughput_sps = batch x count /
+    snake_case keys, and obey the laws every row obeys: ``throughput_sps = batch x replicas /
     latency_s``; ``energy_per_sample_j = power_w / throughput_sps``; ``samples_per_j`` its inverse;
     ``energy_j = power_w x time`` (``time_to_train_s`` in training, else ``latency_s``);
     ``samples_per_s_per_usd = throughput_sps / hardware_cost_usd``; ``ops_available_per_s`` is the
@@ -156,11 +156,14 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
         problems.append(f"no 'batch' metric: a {scenario.kind} result says which batch latency_s is for")
     count = metrics.get("count") if isinstance(metrics.get("count"), int) else (scenario.count if training else 1)
     samples = (batch or 1) * count
+    split = metrics.get("parallelism")
+    if isinstance(split, dict) and not training:  # replicas x pipeline stages in flight carry batches
+        samples = (batch or 1) * split.get("data", 1) * split.get("pipeline", 1)
 
     if latency and throughput and (batch is not None or not batched or workload.phase is Phase.GENERAL):
         expected = samples / latency
         if not _close(throughput, expected):
-            problems.append(f"throughput_sps {throughput:.6g} is not batch x count / latency_s = {samples} / "
+            problems.append(f"throughput_sps {throughput:.6g} is not batch x replicas / latency_s = {samples} / "
                             f"{latency:.6g} s = {expected:.6g} samples/s")
     power = _number(metrics, "power_w")
     time_s = time_to_train if training else latency
@@ -189,7 +192,7 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
         if training and time_to_train:
             done, over = ops_total / time_to_train, "ops_total / time_to_train_s"
         elif latency:
-            done, over = ops_total * (batch or 1) / latency, "ops_total x batch / latency_s"
+            done, over = ops_total * samples / latency, "ops_total x batch x replicas / latency_s"
         else:
             done = None
         if done is not None and not _close(available, done):

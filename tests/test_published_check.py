@@ -1,0 +1,56 @@
+"""``chipfit validate --published``: the model against the published record."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import attrs
+
+from chipfit import published, published_check
+from test_published import GOOD_ROW
+
+
+def _rows(tmp_path, text):
+    path = tmp_path / "published.toml"
+    path.write_text(textwrap.dedent(text))
+    return published.load(path)
+
+
+def test_each_row_is_predicted_on_the_published_system(tmp_path, catalogue, pm):
+    [checked] = published_check.check(catalogue, pm, _rows(tmp_path, GOOD_ROW))
+    assert checked.predicted > 0
+    assert checked.error == (checked.predicted - 1000.0) / 1000.0
+    assert checked.parallelism["data"] * checked.parallelism["tensor"] * checked.parallelism["pipeline"] <= 8
+
+
+def test_rows_outside_the_catalogue_are_listed_with_the_reason(tmp_path, catalogue, pm):
+    text = GOOD_ROW.replace('workload = "resnet-50"', 'workload = "no-such-net"') \
+        .replace('device = "nvidia-h100-sxm5"', 'device = "acme-nothing"')
+    [checked] = published_check.check(catalogue, pm, _rows(tmp_path, text))
+    assert checked.predicted is None and checked.error is None
+    assert "workload 'no-such-net' is not in the catalogue" in checked.reason
+    assert "device 'acme-nothing' is not in the catalogue" in checked.reason
+    report = published_check.report([checked], catalogue)
+    assert "not checked (1)" in report and "no rows" in report
+
+
+def test_held_out_rows_are_summarised_apart(tmp_path, catalogue, pm, monkeypatch):
+    second = GOOD_ROW.replace('id = "row-one"', 'id = "row-two"').replace("value = 1000.0", "value = 2000.0")
+    rows = _rows(tmp_path, GOOD_ROW + second)
+    monkeypatch.setattr("chipfit.model.defaults.DERIVED_FROM", frozenset({"row-one"}))
+    checked = published_check.check(catalogue, pm, rows)
+    sums = published_check.summaries(checked)
+    assert sums["all"].count == 2 and sums["held_out"].count == 1 and sums["derived_from"].count == 1
+    document = published_check.as_json(checked, catalogue)
+    assert [row["derived_from"] for row in document["rows"]] == [True, False]
+    assert document["summary"]["held_out"]["count"] == 1
+
+
+def test_validate_published_prints_rows_and_summary(cli):
+    result = cli("validate", "--published")
+    assert result.exit_code == 0, result.output
+    assert "geometric-mean abs error" in result.stdout and "coverage:" in result.stdout
+    document = json.loads(cli("validate", "--published", "--format", "json").stdout)
+    assert document["summary"]["all"]["count"] == document["coverage"]["rows"] > 0
+    assert {"published", "predicted", "error", "reason", "source"} <= set(document["rows"][0])
