@@ -48,6 +48,13 @@ def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, 
     return attrs.evolve(result, plugin=result.plugin or plugin)
 
 
+#: Metrics whose value is a word: what bounds the time, and a training plan's activation recomputation.
+TEXT_METRICS = ("bound", "recompute")
+
+#: The axes of the ``parallelism`` metric, the one metric that is an object (DESIGN: every multi-device row).
+PARALLELISM_AXES = ("data", "tensor", "pipeline", "expert")
+
+
 def malformed(result: object, device: Device, workload: Workload) -> str | None:
     """What is wrong with a plugin's answer for a cell (not a Result, another cell's, a bad metric), or None."""
     if result is None:
@@ -60,14 +67,14 @@ def malformed(result: object, device: Device, workload: Workload) -> str | None:
         return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
     for key, value in result.metrics.items():
         if key == "parallelism":
-            if not (isinstance(value, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
-                                                    for v in value.values())):
+            if not (isinstance(value, dict) and set(value) == set(PARALLELISM_AXES) and all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values())):
                 return f"returned metric 'parallelism' = {value!r}: not a {{data, tensor, pipeline, expert}} object"
             continue
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if value is not None and not isinstance(value, (bool, str)) and not (numeric and math.isfinite(value)):
             return f"returned metric {key!r} = {value!r}: not a finite number"
-        if isinstance(value, str) and key not in ("bound",):
+        if isinstance(value, str) and key not in TEXT_METRICS:
             return f"returned metric {key!r} = {value!r}: a number was expected"
     return None
 

@@ -147,8 +147,12 @@ def load_workload(pm: pluggy.PluginManager, source: str, dims: dict[str, int], *
     return workload
 
 
-def _is_file(ident: str) -> bool:
+def is_model_file(ident: str) -> bool:
+    """Whether a workload named on the command line or in a spec is a file path rather than an id."""
     return "/" in ident or "\\" in ident or Path(ident).suffix != ""
+
+
+_is_file = is_model_file
 
 
 def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list) -> list[Workload]:
