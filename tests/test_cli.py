@@ -214,7 +214,8 @@ def test_estimate_options_reach_the_scenario(cli):
                         "--precision", "int8", "--target-ms", "10")
     assert row["scenario"] == {"kind": "offline", "batch": 8, "precision": "int8", "count": 1,
                                "latency_target_s": pytest.approx(0.010), "tensor_parallel": None,
-                               "pipeline_parallel": None}
+                               "pipeline_parallel": None, "expert_parallel": None, "ttft_target_s": None,
+                               "tpot_target_s": None}
     assert row["metrics"]["batch"] == 8
     assert row["metrics"]["ops_required_per_s"] == pytest.approx(65.88e9 / 0.010, rel=0.01)
     assert row["metrics"]["meets_target"] is True

@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from chipfit.transformer import Requests, TokenBudget, TransformerConfig
+
 __all__ = [
     "Bound",
     "Capability",
@@ -136,7 +138,8 @@ class Bound(enum.StrEnum):
 
 # --- validators -------------------------------------------------------------------------------
 
-_KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: Kebab-case; a dot may stand between digits, for version numbers (``llama-3.1-8b``).
+_KEBAB = re.compile(r"^[a-z0-9]+(?:\.[0-9]+)*(?:-[a-z0-9]+(?:\.[0-9]+)*)*$")
 
 
 def _owner(instance: Any) -> str:
@@ -154,7 +157,7 @@ def _kebab_id(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     if not isinstance(value, str) or not _KEBAB.match(value):
         raise ValueError(
             f"{type(instance).__name__}: field 'id' must be kebab-case "
-            f"(lowercase letters, digits and single hyphens), got {value!r}"
+            f"(lowercase letters, digits and single hyphens; a dot only between digits), got {value!r}"
         )
 
 
@@ -406,6 +409,12 @@ class Workload:
     from the totals, and reports say so). ``graph`` says where a runnable graph comes from, for
     measurement backends: a model file's path, or ``reference:ID`` for a graph chipfit builds
     (:func:`graph_locator` and :func:`split_locator` add and read the dimensions bound).
+
+    A language model adds ``transformer`` (its configuration, :mod:`chipfit.transformer`): the model
+    then costs it by generation (``requests``: input and output tokens per request) or by training at
+    scale (``token_budget``), not by its operators. ``kv_cache_bytes_per_sample`` is key/value cache a
+    sample holds for the whole of its run (a counted decode graph's past keys and values), at the
+    workload's precision: the memory check counts it for every sample of a batch.
     """
 
     id: str = attrs.field(validator=_kebab_id)
@@ -426,6 +435,10 @@ class Workload:
     derivations: dict[str, str] = attrs.field(factory=dict, converter=_sources)
     unconfirmed: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
     notes: str = ""
+    transformer: TransformerConfig | None = None
+    requests: Requests | None = None
+    token_budget: TokenBudget | None = None
+    kv_cache_bytes_per_sample: float = attrs.field(default=0.0, validator=non_negative)
 
     def __attrs_post_init__(self) -> None:
         if self.phase is Phase.TRAINING and (self.dataset_samples is None or self.epochs is None):
@@ -460,7 +473,8 @@ class Workload:
             return attrs.evolve(self, precision=precision)
         operators = tuple(attrs.evolve(op, weight_bytes=op.weight_bytes * scale,
                                        activation_bytes=op.activation_bytes * scale) for op in self.operators)
-        return attrs.evolve(self, precision=precision, operators=operators)
+        return attrs.evolve(self, precision=precision, operators=operators,
+                            kv_cache_bytes_per_sample=self.kv_cache_bytes_per_sample * scale)
 
     def for_training(self, ident: str, name: str, *, dataset_samples: float, epochs: float,
                      backward_factor: float = 2.0, batch: int | None = None, sources=None,
@@ -479,7 +493,10 @@ class Scenario:
     """How a workload is run: MLPerf's single-stream, offline, server, or training on ``count`` devices.
 
     ``batch`` and ``precision`` of None take the workload's defaults; ``latency_target`` (seconds)
-    of None takes the workload's own target, if any.
+    of None takes the workload's own target, if any. ``tensor_parallel``, ``pipeline_parallel`` and
+    ``expert_parallel`` name degrees of the split over ``count`` devices (None: the model chooses);
+    ``ttft_target`` and ``tpot_target`` (seconds) bound a language model's time to first token and time
+    per output token in the server scenario.
     """
 
     kind: ScenarioKind = attrs.field(default=ScenarioKind.SINGLE_STREAM, converter=to_scenario_kind)
@@ -489,6 +506,9 @@ class Scenario:
     latency_target: float | None = attrs.field(default=None, validator=positive)
     tensor_parallel: int | None = attrs.field(default=None, validator=positive)
     pipeline_parallel: int | None = attrs.field(default=None, validator=positive)
+    expert_parallel: int | None = attrs.field(default=None, validator=positive)
+    ttft_target: float | None = attrs.field(default=None, validator=positive)
+    tpot_target: float | None = attrs.field(default=None, validator=positive)
 
     def describe(self) -> str:
         """A short human label: ``offline b8 int8 x4``."""
@@ -499,10 +519,9 @@ class Scenario:
             parts.append(str(self.precision))
         if self.count != 1:
             parts.append(f"x{self.count}")
-        if self.tensor_parallel is not None:
-            parts.append(f"tp{self.tensor_parallel}")
-        if self.pipeline_parallel is not None:
-            parts.append(f"pp{self.pipeline_parallel}")
+        named = [f"{label}{degree}" for label, degree in (("tp", self.tensor_parallel), ("pp", self.pipeline_parallel),
+                                                          ("ep", self.expert_parallel)) if degree]
+        parts.extend(named)
         return " ".join(parts)
 
 

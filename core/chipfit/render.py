@@ -52,6 +52,13 @@ DEFAULT_COLUMNS = {
 }
 
 
+#: Columns for a language model serving requests, and for one trained at scale.
+GENERATION_COLUMNS = ("parallelism", "batch", "output_tokens_per_s", "ttft_s", "tpot_s", "kv_cache_bytes",
+                      "meets_target", "energy_per_token_j", "usd_per_million_tokens")
+LLM_TRAINING_COLUMNS = ("parallelism", "time_to_train_s", "mfu", "memory_per_device_bytes", "energy_j",
+                        "hardware_cost_usd")
+
+
 def call_renderer(renderer: Renderer, report: Report, *, catalogue: Any = None, path: str | Path | None = None) -> str:
     """Render a report, passing ``catalogue`` and ``path`` to a renderer function that asks for them."""
     try:
@@ -87,6 +94,10 @@ def table_columns(report: Report, group: str, rows: list[Result]) -> tuple[str, 
     general = all("ops_required_per_s" not in row.metrics and "batch" not in row.metrics for row in rows if row.ok)
     if general and any(row.ok for row in rows):
         return tuple(c for c in ("latency_s", "ops_total", "ops_available_per_s", "energy_j", "power_w") if c in present)
+    if "output_tokens_per_s" in present:
+        return tuple(c for c in GENERATION_COLUMNS if c in present)
+    if "mfu" in present:
+        return tuple(c for c in LLM_TRAINING_COLUMNS if c in present)
     return tuple(c for c in DEFAULT_COLUMNS[rows[0].scenario.kind] if c in present)
 
 
@@ -287,6 +298,9 @@ def _scenario_dict(row: Result) -> dict[str, Any]:
         "latency_target_s": scenario.latency_target,
         "tensor_parallel": scenario.tensor_parallel,
         "pipeline_parallel": scenario.pipeline_parallel,
+        "expert_parallel": scenario.expert_parallel,
+        "ttft_target_s": scenario.ttft_target,
+        "tpot_target_s": scenario.tpot_target,
     }
 
 

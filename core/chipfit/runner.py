@@ -147,8 +147,12 @@ def load_workload(pm: pluggy.PluginManager, source: str, dims: dict[str, int], *
     return workload
 
 
-def _is_file(ident: str) -> bool:
+def is_model_file(ident: str) -> bool:
+    """Whether a workload named on the command line or in a spec is a file path rather than an id."""
     return "/" in ident or "\\" in ident or Path(ident).suffix != ""
+
+
+_is_file = is_model_file
 
 
 def _workloads(group, catalogue: Catalogue, pm, text: str, where: str, at: list,
@@ -283,6 +287,8 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
                 if mine is None:  # a task it was not given, or one it already answered: nothing to place
                     continue
                 measured[mine.index] = add(_checked(executor, mine, row), mine.group)
+        except ChipfitError:  # this machine cannot measure at all (a missing extra): bad input, exit 2
+            raise
         except Exception as error:  # a broken executor costs the cells it had not finished, not the report
             why = f"executor {executor.name!r} failed: {type(error).__name__}: {error}"
         for task in ours.values():

@@ -206,7 +206,8 @@ def row_key(row: Result) -> RowKey:
     """What identifies a row across runs: group, device, workload, scenario and source."""
     scenario = row.scenario
     shape = (str(scenario.kind), scenario.batch, None if scenario.precision is None else str(scenario.precision),
-             scenario.count, scenario.latency_target)
+             scenario.count, scenario.latency_target, scenario.tensor_parallel, scenario.pipeline_parallel,
+             scenario.expert_parallel, scenario.ttft_target, scenario.tpot_target)
     return row.group, row.device, row.workload, shape, str(row.source)
 
 

@@ -19,6 +19,8 @@ devices x workloads under one scenario, and optional claims to check against the
     scenario = "single-stream"      # single-stream | offline | server | training
     precision = "int8"
     latency_target_ms = 40
+    # language models: tensor_parallel, pipeline_parallel, expert_parallel name the split over `count`;
+    # ttft_target_ms, tpot_target_ms bound time to first token and per output token (server)
 
     [[claims]]
     text = "X1 is 2x the Orin on ops/s"
@@ -73,6 +75,9 @@ class GroupSpec:
     latency_target_ms: float | None = None
     tensor_parallel: int | None = None
     pipeline_parallel: int | None = None
+    expert_parallel: int | None = None
+    ttft_target_ms: float | None = None
+    tpot_target_ms: float | None = None
     note: str = ""
     columns: list[str] | None = None
     dims: dict[str, int] = attrs.field(factory=dict)
@@ -86,9 +91,14 @@ class GroupSpec:
         if self.latency_target_ms is not None and 0 < self.latency_target_ms < MIN_LATENCY_TARGET_MS:
             raise ValueError(f"field 'latency_target_ms' must be at least {MIN_LATENCY_TARGET_MS:g} ms (one "
                              f"nanosecond), got {self.latency_target_ms:g}")
-        target = None if self.latency_target_ms is None else self.latency_target_ms * MILLI
-        return Scenario(self.scenario, self.batch, self.precision, self.count, target,
-                        self.tensor_parallel, self.pipeline_parallel)
+
+        def seconds(ms: float | None) -> float | None:
+            return None if ms is None else ms * MILLI
+
+        return Scenario(self.scenario, self.batch, self.precision, self.count, seconds(self.latency_target_ms),
+                        tensor_parallel=self.tensor_parallel, pipeline_parallel=self.pipeline_parallel,
+                        expert_parallel=self.expert_parallel, ttft_target=seconds(self.ttft_target_ms),
+                        tpot_target=seconds(self.tpot_target_ms))
 
 
 @attrs.frozen
@@ -206,7 +216,9 @@ def parse(text: str, data: dict, where: str) -> Spec:
         try:
             group.to_scenario()
         except ValueError as error:
-            key = _key_in(str(error), ("scenario", "precision", "batch", "count", "latency_target_ms"))
+            key = _key_in(str(error), ("scenario", "precision", "batch", "count", "latency_target_ms",
+                                       "tensor_parallel", "pipeline_parallel", "expert_parallel", "ttft_target_ms",
+                                       "tpot_target_ms"))
             raise SpecError(f"groups[{index}]: {error}", path=where,
                             line=tomlfile.locate(text, [*at, key] if key else at)) from None
     for index, entry in enumerate(spec.fit):

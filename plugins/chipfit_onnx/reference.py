@@ -48,6 +48,11 @@ BERT_PACKED_DERIVATION = ("graph built at 192 tokens per sample = 384 (MLPerf's 
                           "Krell et al. arXiv:2107.02027, abstract); unconfirmed for SQuAD v1.1 dev")
 
 
+def _kv_cache(layers: int, kv_heads: int, head_dim: int, cached: int) -> dict:
+    """The KV cache a decode sample holds (its past keys and values, graph inputs), in FP32 bytes as counted."""
+    return {"kv_cache_bytes_per_sample": 2.0 * layers * kv_heads * head_dim * cached * 4}
+
+
 def references() -> list[Reference]:
     """Every reference model chipfit ships."""
     llama = ("Llama Team, 'The Llama 3 Herd of Models', arXiv:2407.21783, Table 3 (layers, width, FFN, heads, "
@@ -84,7 +89,7 @@ def references() -> list[Reference]:
                   f"{llama}: 8B; about 2 x 8.03e9 ops per token plus attention", precision="bf16"),
         Reference("llama-3-8b-decode-4096", "Llama 3 8B decode, 1 token at 4,096 context", "language: LLM",
                   lambda weights="shapes": _models().decoder(1, 4096, weights=weights, name="llama-3-8b-decode"),
-                  f"{llama}: 8B", precision="bf16"),
+                  f"{llama}: 8B", precision="bf16", fields=_kv_cache(32, 8, 128, 4095)),
         Reference("llama-3-70b-prefill-2048", "Llama 3 70B prefill, 2,048-token prompt", "language: LLM",
                   lambda weights="shapes": _models().decoder(2048, 2048, weights=weights, shape=_models().LLAMA_3_70B,
                                                              name="llama-3-70b-prefill"),
@@ -92,7 +97,7 @@ def references() -> list[Reference]:
         Reference("llama-3-70b-decode-4096", "Llama 3 70B decode, 1 token at 4,096 context", "language: LLM",
                   lambda weights="shapes": _models().decoder(1, 4096, weights=weights, shape=_models().LLAMA_3_70B,
                                                              name="llama-3-70b-decode"),
-                  f"{llama}: 70B", precision="bf16"),
+                  f"{llama}: 70B", precision="bf16", fields=_kv_cache(80, 8, 128, 4095)),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Options several commands share: filtering and sorting a report's rows, and a buyer's cost inputs."""
+"""Options several commands share: filtering and sorting a report's rows, a buyer's cost inputs, and
+the split of a workload over many devices with a language model's serving targets."""
 
 from __future__ import annotations
 
@@ -41,3 +42,28 @@ def cost_inputs(electricity: float | None, service_life: float | None):
         if value is not None and not 0 < value < float("inf"):
             raise ChipfitError(f"{option} must be a positive number, got {value:g}")
     return CostInputs(electricity, DEFAULT_SERVICE_LIFE_YEARS if service_life is None else service_life)
+
+
+#: The options that name a split (``--tp --pp --ep``) and serving targets, as GroupSpec keys.
+SPLIT_KEYS = {"tp": "tensor_parallel", "pp": "pipeline_parallel", "ep": "expert_parallel",
+              "ttft_ms": "ttft_target_ms", "tpot_ms": "tpot_target_ms"}
+
+
+def split_options(command):
+    """``--tp``, ``--pp``, ``--ep`` (degrees of the split over ``--count`` devices; the model chooses the
+    rest) and ``--ttft-ms``/``--tpot-ms`` (server targets of a language model)."""
+    return _apply(command, [
+        click.option("--tp", type=click.IntRange(min=1), help="Tensor-parallel degree (default: chosen)."),
+        click.option("--pp", type=click.IntRange(min=1), help="Pipeline-parallel stages (default: chosen)."),
+        click.option("--ep", type=click.IntRange(min=1), help="Expert-parallel degree, mixtures of experts "
+                                                              "(default: chosen)."),
+        click.option("--ttft-ms", type=click.FloatRange(min=0, min_open=True),
+                     help="Time-to-first-token target, ms (server scenario of a language model)."),
+        click.option("--tpot-ms", type=click.FloatRange(min=0, min_open=True),
+                     help="Time-per-output-token target, ms (server scenario of a language model)."),
+    ])
+
+
+def split_fields(values: dict) -> dict:
+    """The GroupSpec keys of the split options a command was given (None where not given)."""
+    return {key: values.get(option) for option, key in SPLIT_KEYS.items()}

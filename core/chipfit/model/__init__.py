@@ -63,15 +63,29 @@ __all__ = [
 ]
 
 
+def _generates(workload: Workload) -> bool:
+    """Whether the workload is a language model serving requests (costed by :mod:`chipfit.model.generation`)."""
+    return workload.transformer is not None and workload.requests is not None
+
+
+def _has_token_targets(workload: Workload, scenario: Scenario) -> bool:
+    """Whether a language model's server row has a TTFT or TPOT target (the scenario's, or its requests')."""
+    requests = workload.requests if _generates(workload) else None
+    return requests is not None and bool(scenario.ttft_target or scenario.tpot_target
+                                         or requests.ttft_target or requests.tpot_target)
+
+
 def _check(device: Device, workload: Workload, scenario: Scenario, precision: Precision) -> str | None:
     """Why the device cannot run the workload at all, or None."""
     if workload.phase is Phase.GENERAL:
         if not device.can(Capability.GENERAL_PURPOSE) or device.general_ops is None:
             return f"{device.name} is not general-purpose: it cannot run {workload.name}"
         return None
-    if scenario.kind is ScenarioKind.TRAINING and (scenario.tensor_parallel or scenario.pipeline_parallel):
+    if scenario.kind is ScenarioKind.TRAINING and (scenario.tensor_parallel or scenario.pipeline_parallel) \
+            and workload.token_budget is None:
         return "training is modelled data-parallel only: tensor_parallel and pipeline_parallel are for inference"
-    if scenario.kind is ScenarioKind.SERVER and scenario.latency_target is None and workload.latency_target is None:
+    if scenario.kind is ScenarioKind.SERVER and scenario.latency_target is None and workload.latency_target is None \
+            and not _has_token_targets(workload, scenario):
         return "the server scenario needs a latency target (latency_target_ms / --target-ms)"
     needed = Capability.TRAINING if scenario.kind is ScenarioKind.TRAINING else Capability.INFERENCE
     if not device.can(needed):
@@ -81,7 +95,8 @@ def _check(device: Device, workload: Workload, scenario: Scenario, precision: Pr
         return f"{device.name} does not compute in {precision} (has: {has})"
     if scenario.kind is ScenarioKind.TRAINING and workload.phase is not Phase.TRAINING:
         return f"{workload.name} is an inference workload: it has no training recipe"
-    if scenario.count > 1 and scenario.kind is ScenarioKind.TRAINING and not device.interconnect_bandwidth:
+    if scenario.count > 1 and scenario.kind is ScenarioKind.TRAINING and not device.interconnect_bandwidth \
+            and workload.token_budget is None:
         return f"{device.name} has no interconnect figure for training on {scenario.count} devices"
     return None
 
@@ -94,6 +109,15 @@ def estimate(device: Device, workload: Workload, scenario: Scenario) -> Result:
         return _unsupported(device, workload, scenario, reason)
     if workload.phase is Phase.GENERAL:
         return _general(device, workload, scenario)
+    if _generates(workload) and scenario.kind is not ScenarioKind.TRAINING:
+        from chipfit.model.generation import estimate_generation
+
+        return estimate_generation(device, workload, scenario, precision)
+    if workload.transformer is not None and workload.token_budget is not None \
+            and scenario.kind is ScenarioKind.TRAINING:
+        from chipfit.model.llm_training import estimate_llm_training
+
+        return estimate_llm_training(device, workload, scenario, precision)
     training = scenario.kind is ScenarioKind.TRAINING
     batch = 1 if scenario.kind is ScenarioKind.SINGLE_STREAM else (scenario.batch or workload.batch)
     needed = memory_footprint(workload, precision, batch, training)

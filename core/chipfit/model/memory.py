@@ -7,8 +7,8 @@ from chipfit.records import Precision, Workload
 
 
 def memory_footprint(workload: Workload, precision: Precision, batch: int, training: bool) -> float:
-    """Bytes a device must hold: weights (weights, gradients and optimizer state in training) and live
-    activations."""
+    """Bytes a device must hold: weights (weights, gradients and optimizer state in training), live
+    activations, and in inference every sample's KV cache (``Workload.kv_cache_bytes_per_sample``)."""
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     weights = workload.weight_bytes * scale
     if training:
@@ -35,4 +35,6 @@ def inference_memory(workload: Workload, precision: Precision, batch: int, kerne
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
     kernels = lower(workload.operators) if kernels is None else kernels
     largest = max((k.activation_bytes for k in kernels), default=0.0)
-    return workload.weight_bytes * scale * weight_fraction + LIVE_FACTOR * largest * scale * batch
+    # a sample's KV cache (Workload.kv_cache_bytes_per_sample) lives for its whole run, for every layer
+    return workload.weight_bytes * scale * weight_fraction \
+        + (LIVE_FACTOR * largest + workload.kv_cache_bytes_per_sample) * scale * batch

@@ -50,10 +50,11 @@ def conformance_groups(devices: list[Device], workloads: list[Workload], referen
     others = [device.id for device in devices]
     for index, workload in enumerate(workloads):
         scenarios = {Phase.INFERENCE: [("single-stream", None), ("offline", None)],
-                     Phase.TRAINING: [("training", 1), ("training", 2)],
+                     # 1024 devices: a language model trained at scale fits on no fewer
+                     Phase.TRAINING: [("training", 1), ("training", 2), ("training", 1024)],
                      Phase.GENERAL: [("single-stream", None)]}[workload.phase]
         for number, (scenario, count) in enumerate(scenarios):
-            devices = [reference.id, *others] if count != 2 else [reference.id]
+            devices = [reference.id, *others] if count == 1 else [reference.id]
             groups.append(GroupSpec(id=f"workload-{index}-{number}", devices=devices, workloads=[workload.id],
                                     scenario=scenario, count=count or 1))
     groups.append(GroupSpec(id="reference", devices=[reference.id],

@@ -126,6 +126,8 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
             problems.append(f"metric key {key!r} is not snake_case (JSON keys carry their unit: latency_s)")
         if value is None or isinstance(value, (bool, str)):
             continue
+        if key == "parallelism" and isinstance(value, dict):
+            continue  # the one object metric: its shape is checked when the cell is made (chipfit.cells)
         if not isinstance(value, (int, float)):
             problems.append(f"metric {key} is a {type(value).__name__}; metrics are numbers, bools, strings or None")
         elif not math.isfinite(value):
@@ -157,7 +159,14 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
     count = metrics.get("count") if isinstance(metrics.get("count"), int) else (scenario.count if training else 1)
     samples = (batch or 1) * count
     split = metrics.get("parallelism")
-    if isinstance(split, dict) and not training:  # replicas x pipeline stages in flight carry batches
+    if isinstance(split, dict) and training and workload.token_budget is not None:
+        samples = batch or 1  # a language model's training row: batch is the global batch of a step
+    elif isinstance(split, dict) and workload.requests is not None:
+        # a language model serving: each data-parallel replica holds `batch` sequences over all its pipeline
+        # stages (a request's beams are sequences of one request)
+        beams = workload.requests.beams if scenario.kind is not ScenarioKind.SINGLE_STREAM else 1
+        samples = (batch or 1) / beams * split.get("data", 1)
+    elif isinstance(split, dict) and not training:  # replicas x pipeline stages in flight carry batches
         samples = (batch or 1) * split.get("data", 1) * split.get("pipeline", 1)
 
     if latency and throughput and (batch is not None or not batched or workload.phase is Phase.GENERAL):
@@ -211,7 +220,9 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
                             f"throughput_sps = {expected:.6g}")
     meets = metrics.get("meets_target")
     target = scenario.latency_target or workload.latency_target
-    if meets is not None:
+    if meets is not None and workload.requests is not None and "ttft_s" in metrics:
+        pass  # a language model's server row: the target is on TTFT and TPOT (chipfit.model.generation)
+    elif meets is not None:
         if not isinstance(meets, bool):
             problems.append(f"meets_target is {meets!r}, not a bool")
         elif target is None:

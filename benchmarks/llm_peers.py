@@ -1,0 +1,227 @@
+"""chipfit's language-model figures beside the peers' (GenZ, llm-analysis) and the published ones.
+
+Run: ``python benchmarks/llm_peers.py [--venv DIR] [--no-peers]``
+
+For every LLM row of the published record (``core/chipfit/data/published.toml``: MLPerf Inference
+v4.1 and MLPerf Training v4.0 rows of the workloads of ``chipfit_transformer``) it prints the
+published figure, chipfit's estimate and its error, and what GenZ (``genz-llm``) and llm-analysis
+(``llm-analysis``) give on the same case. The peers are installed from PyPI into a virtual
+environment of their own (``--venv``, default ``~/.cache/chipfit/llm-peers``), never into the
+project's; each peer runs in a child process on the cases as JSON. A peer that will not install or
+run is reported with the reason, and its column stays empty: no number is made up for it.
+At the end: the geometric-mean absolute error of each tool over the rows it answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import venv
+from pathlib import Path
+
+#: PyPI distributions of the peers (their own dependencies come with them).
+PEERS = {"genz": "genz-llm", "llm-analysis": "llm-analysis"}
+
+#: Datasheet figures the peers are given for each catalogue device: taken from chipfit's catalogue so all
+#: three tools see the same hardware.
+_RUNNER = textwrap.dedent('''
+    import json, sys, traceback
+    peer = sys.argv[1]
+    cases = json.load(sys.stdin)
+    out = []
+    try:
+        if peer == "genz":
+            from GenZ import decode_moddeling, prefill_moddeling
+        else:
+            from llm_analysis.analysis import LLMAnalysis
+            from llm_analysis.config import (ParallelismConfig, get_dtype_config_by_name,
+                                             get_model_config_by_name, GPUConfig)
+    except Exception as error:
+        print(json.dumps({"error": f"import failed: {type(error).__name__}: {error}"}))
+        sys.exit(0)
+    # each peer's own configuration of the model, from the list it ships (GenZ has no GPT-J; llm-analysis
+    # no Mixtral, and its Llama 2 70B is upstage's fine-tune of the same shape)
+    MODEL_NAMES = {"genz": {"llama-2-70b": "meta-llama/Llama-2-70B", "mixtral-8x7b": "mistralai/Mixtral-8x7B"},
+                   "llm-analysis": {"llama-2-70b": "upstage_Llama-2-70b-instruct-v2",
+                                    "gpt-j-6b": "EleutherAI_gpt-j-6b"}}
+    for case in cases:
+        name = MODEL_NAMES[peer].get(case["model"])
+        if name is None or case["metric"] != "output_tokens_per_s":
+            why = "no such model in its list" if name is None else f"{case['metric']} is not one of its outputs"
+            out.append({"id": case["id"], "value": None, "why": why})
+            continue
+        try:
+            tp = case["count"]
+            batch = case["batch"]
+            if peer == "genz":
+                system = {"Flops": case["peak_tflops"], "Memory_size": case["memory_gb"],
+                          "Memory_BW": case["bandwidth_gbs"], "ICN": case["interconnect_gbs"], "real_values": True}
+                bits = {"fp8": "fp8", "int8": "int8", "bf16": "bf16", "fp16": "bf16"}[case["precision"]]
+                prefill = prefill_moddeling(model=name, batch_size=batch, input_tokens=case["input_tokens"],
+                                            system_name=system, bits=bits, tensor_parallel=tp, debug=False)
+                decode = decode_moddeling(model=name, batch_size=batch, Bb=case["beams"],
+                                          input_tokens=case["input_tokens"] + case["output_tokens"] // 2,
+                                          output_tokens=case["output_tokens"], system_name=system, bits=bits,
+                                          tensor_parallel=tp, debug=False)
+                prefill_s = prefill["Latency"] / 1e3
+                step_s = decode["Latency"] / 1e3
+            else:
+                model = get_model_config_by_name(name)
+                gpu = GPUConfig(name=case["device"], mem_per_GPU_in_GB=case["memory_gb"],
+                                hbm_bandwidth_in_GB_per_sec=case["bandwidth_gbs"],
+                                intra_node_bandwidth_in_GB_per_sec=case["interconnect_gbs"],
+                                intra_node_min_message_latency=8e-06, peak_fp16_TFLOPS=case["fp16_tflops"],
+                                peak_i8_TFLOPS=case["peak_tflops"], peak_i4_TFLOPS=2 * case["peak_tflops"],
+                                inter_node_bandwidth_in_GB_per_sec=50)
+                dtype = get_dtype_config_by_name("w8a8e16" if case["precision"] in ("fp8", "int8") else "w16a16e16")
+                analysis = LLMAnalysis(model, gpu, dtype, ParallelismConfig(tp_size=tp))
+                summary = analysis.inference(batch_size_per_gpu=batch, seq_len=case["input_tokens"],
+                                             num_tokens_to_generate=case["output_tokens"])
+                prefill_s = summary["prefill_latency"]  # the whole batch's prompts
+                step_s = summary["decode_latency"]  # one token for every sequence of the batch
+            # the same continuous-batching accounting chipfit uses, so only the kernel models differ
+            request_s = prefill_s / batch + case["output_tokens"] * case["beams"] * step_s / batch
+            out.append({"id": case["id"], "value": case["replicas"] * case["output_tokens"] / request_s})
+        except Exception as error:
+            out.append({"id": case["id"], "value": None,
+                        "why": f"{type(error).__name__}: {str(error)[:120]}"})
+    print(json.dumps({"results": out}))
+''')
+
+
+def _chipfit_rows():
+    """The LLM rows of the published record and chipfit's estimate of each."""
+    from chipfit import catalogue as catalogue_module
+    from chipfit import plugins, published
+    from chipfit.cells import estimate_cell
+    from chipfit.records import Scenario
+
+    pm = plugins.get_plugin_manager()
+    catalogue = catalogue_module.collect(pm)
+    rows = []
+    for row in published.load():
+        workload = catalogue.workloads.get(row.workload)
+        if workload is None or workload.transformer is None or row.device not in catalogue.devices:
+            continue
+        device = catalogue.devices[row.device]
+        scenario = Scenario(row.scenario, precision=row.precision if row.precision in device.peak_ops else None,
+                            count=row.count)
+        result = estimate_cell(pm, device, workload, scenario)
+        predicted = result.metrics.get(row.metric) if result.ok else None
+        rows.append((row, device, workload, result, predicted))
+    return rows
+
+
+def _case(row, device, workload, result) -> dict:
+    requests = workload.requests
+    metrics = result.metrics if result.ok else {}
+    split = metrics.get("parallelism") or {"data": 1}
+    precision = row.precision if row.precision in device.peak_ops else str(workload.precision)
+    base = workload.id.split("-openorca")[0].split("-cnndm")[0].split("-mlperf")[0]
+    return {
+        "id": row.id, "device": device.id, "model": base, "metric": row.metric, "precision": precision,
+        # the peers split by tensor parallelism only: all the row's devices in one group, serving the
+        # sequences chipfit found room for on all of them
+        "count": row.count, "replicas": 1,
+        "batch": int((metrics.get("batch") or 64) * split.get("data", 1)), "beams": requests.beams if requests else 1,
+        "input_tokens": int(requests.input_tokens) if requests else 0,
+        "output_tokens": int(requests.output_tokens) if requests else 0,
+        "peak_tflops": device.peak_ops.get(precision, 0) / 1e12,
+        "fp16_tflops": device.peak_ops.get(precision, 0) / 1e12 / (2 if precision in ("fp8", "int8") else 1),
+        "memory_gb": (device.memory_capacity or 0) / 1e9, "bandwidth_gbs": device.memory_bandwidth / 1e9,
+        "interconnect_gbs": (device.interconnect_bandwidth or 0) / 1e9,
+    }
+
+
+def _ensure_venv(folder: Path, distribution: str) -> tuple[Path | None, str]:
+    """A virtual environment of its own with one peer installed: its python, or None and why not (one
+    environment per peer: their pinned dependencies need not agree)."""
+    python = folder / ("Scripts" if os.name == "nt" else "bin") / "python"
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(folder)
+    try:
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", distribution], capture_output=True,
+                              text=True, timeout=3600)
+    except subprocess.TimeoutExpired:
+        return None, f"pip install {distribution} took more than an hour"
+    if done.returncode != 0:
+        tail = " ".join(line for line in done.stderr.splitlines() if not line.startswith("WARNING"))[-400:]
+        return None, f"pip install {distribution} failed: {tail}"
+    return python, ""
+
+
+def _run_peer(python: Path, peer: str, cases: list[dict]) -> tuple[dict[str, float | None], str]:
+    done = subprocess.run([str(python), "-c", _RUNNER, peer], input=json.dumps(cases), capture_output=True,
+                          text=True, timeout=1800)
+    last = (done.stdout.strip().splitlines() or [""])[-1]
+    try:
+        answer = json.loads(last)
+    except json.JSONDecodeError:
+        return {}, f"{peer} did not run: {(done.stderr or done.stdout)[-300:]}"
+    if "error" in answer:
+        return {}, f"{peer}: {answer['error']}"
+    whys = {r["why"] for r in answer["results"] if r.get("why")}
+    return {r["id"]: r["value"] for r in answer["results"]}, "; ".join(sorted(whys))
+
+
+def _geomean_error(pairs) -> str:
+    pairs = [(p, a) for p, a in pairs if p and a]
+    if not pairs:
+        return "-"
+    return f"{math.exp(sum(abs(math.log(p / a)) for p, a in pairs) / len(pairs)) - 1:.0%} over {len(pairs)}"
+
+
+def main(argv=None) -> int:
+    """Print the comparison table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--venv", default=str(Path.home() / ".cache" / "chipfit" / "llm-peers"))
+    parser.add_argument("--no-peers", action="store_true", help="only chipfit against the published figures")
+    args = parser.parse_args(argv)
+    rows = _chipfit_rows()
+    peers: dict[str, dict] = {}
+    notes = []
+    if not args.no_peers:
+        cases = [_case(row, device, workload, result) for row, device, workload, result, _ in rows]
+        for peer, distribution in PEERS.items():
+            python, why = _ensure_venv(Path(args.venv) / peer, distribution)
+            if python is None:
+                notes.append(f"{peer}: {why}")
+                continue
+            values, why = _run_peer(python, peer, cases)
+            peers[peer] = values
+            if why:
+                notes.append(f"{peer}: {why}")
+    header = f"{'published row':48} {'metric':20} {'published':>11} {'chipfit':>11} {'error':>7}" + "".join(
+        f" {peer:>12}" for peer in PEERS)
+    print(header)
+    print("-" * len(header))
+    for row, _, _, result, predicted in rows:
+        error = f"{(predicted - row.value) / row.value:+.0%}" if predicted else "n/a"
+        cells = "".join(f" {_fmt(peers.get(peer, {}).get(row.id)):>12}" for peer in PEERS)
+        print(f"{row.id:48} {row.metric:20} {_fmt(row.value):>11} {_fmt(predicted):>11} {error:>7}{cells}"
+              + ("" if result.ok else f"  ({result.reason[:60]})"))
+    print()
+    print(f"geometric-mean absolute error: chipfit {_geomean_error((p, r.value) for r, _, _, _, p in rows)}")
+    for peer in PEERS:
+        answered = [(r, p) for r, _, _, _, p in rows if peers.get(peer, {}).get(r.id)]
+        print(f"  on the rows {peer} answered: {peer} "
+              f"{_geomean_error((peers[peer][r.id], r.value) for r, _ in answered)}, chipfit "
+              f"{_geomean_error((p, r.value) for r, p in answered)}")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""chipfit_transformer: language models as workloads, from their configuration.
+
+Registers the in-tree models (Llama 2 7B/70B, Llama 3.1 8B/70B/405B, GPT-J 6B, Mixtral 8x7B,
+GPT-3 175B) serving requests, MLPerf's request shapes for them, and training runs with their token
+budgets; and reads a local Hugging Face ``config.json`` as a workload (``chipfit estimate DEVICE
+path/to/config.json``; nothing is downloaded). Every figure carries its source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+import chipfit
+from chipfit.transformer import Requests, TokenBudget
+
+from chipfit_transformer import configs, hf
+from chipfit_transformer.workloads import DEFAULT_REQUESTS, generation, training
+
+_MLPERF_INFERENCE = "MLCommons, MLPerf Inference reference implementation, github.com/mlcommons/inference"
+_LOADGEN_LIMITS = ("MLCommons, mlcommons/inference loadgen/mlperf.conf: llama2-70b.Server.ttft_latency = 2000 and "
+                   "tpot_latency = 200 (ms)")
+
+#: MLPerf Inference's request shapes. Means marked unconfirmed were not found stated in a primary
+#: document; the limits (max lengths, sample counts, beams) come from the reference implementations.
+MLPERF_REQUESTS = {
+    "llama-2-70b-openorca": (
+        "llama-2-70b", "Llama 2 70B on OpenOrca (MLPerf Inference llama2-70b)",
+        Requests(input_tokens=628, output_tokens=294.45, input_max=1024, output_max=1024,
+                 dataset="OpenOrca, 24,576 samples (MLPerf Inference llama2-70b)", ttft_target=2.0,
+                 tpot_target=0.2),
+        {"requests": f"{_MLPERF_INFERENCE}, language/llama2-70b/README.md: 24,576 OpenOrca samples, "
+                     "seqlen_limit 1024; accuracy target 'Tokens per sample: 294.45' (the mean output length); "
+                     "input mean 628 tokens unconfirmed",
+         "requests.ttft_target": _LOADGEN_LIMITS},
+        {"requests.input_tokens"}),
+    "gpt-j-6b-cnndm": (
+        "gpt-j-6b", "GPT-J 6B on CNN/DailyMail (MLPerf Inference gptj)",
+        Requests(input_tokens=775, output_tokens=63, beams=4, input_max=1919, output_max=128,
+                 dataset="CNN/DailyMail validation, 13,368 samples (MLPerf Inference gptj)"),
+        {"requests": f"{_MLPERF_INFERENCE}, language/gpt-j: CNN/DailyMail v3.0.0 validation (13,368 articles), "
+                     "max input 1,919 tokens, max_new_tokens 128, min 30, num_beams 4; mean input 775 and output "
+                     "63 tokens unconfirmed",
+         "latency_target": "MLCommons, mlcommons/inference loadgen/mlperf.conf: gptj.Server.target_latency = 20000 "
+                           "(ms, per sample)"},
+        {"requests.input_tokens", "requests.output_tokens"}),
+    "mixtral-8x7b-mlperf": (
+        "mixtral-8x7b", "Mixtral 8x7B on OpenOrca, GSM8K and MBXP (MLPerf Inference mixtral-8x7b)",
+        Requests(input_tokens=600, output_tokens=145, input_max=2048, output_max=1024,
+                 dataset="OpenOrca + GSM8K + MBXP, 15,000 samples (MLPerf Inference mixtral-8x7b)"),
+        {"requests": f"{_MLPERF_INFERENCE}, language/mixtral-8x7b: 5,000 samples each of OpenOrca, GSM8K and "
+                     "MBXP, max_new_tokens 1,024; mean input 600 and output 145 tokens unconfirmed"},
+        {"requests.input_tokens", "requests.output_tokens"}),
+    "llama-3.1-405b-mlperf": (
+        "llama-3.1-405b", "Llama 3.1 405B, long-context tasks (MLPerf Inference llama3.1-405b)",
+        Requests(input_tokens=9400, output_tokens=680, input_max=20000, output_max=2000,
+                 dataset="LongBench, RULER, GovReport and others, 8,313 samples (MLPerf Inference llama3.1-405b)"),
+        {"requests": "MLCommons, 'Llama 3.1 405B ... MLPerf Inference v5.0' (mlcommons.org/2025/04/llm-inference-v5): "
+                     "8,313 samples, inputs up to 20,000 tokens, outputs up to 2,000; mean input 9,400 and output "
+                     "680 tokens unconfirmed"},
+        {"requests.input_tokens", "requests.output_tokens"}),
+}
+
+#: MLPerf's per-sample server latency where a benchmark bounds the whole request (seconds).
+MLPERF_LATENCY_TARGETS = {"gpt-j-6b-cnndm": 20.0}
+
+_LLAMA3_TRAINING = ("Llama Team, 'The Llama 3 Herd of Models', arXiv:2407.21783 (2024), section 3.4.1: 15.6T "
+                    "tokens of pre-training, batch raised to 16M tokens in sequences of 8,192 (2,048 sequences; "
+                    "the 4M and 8M-token early stages are not modelled)")
+
+#: Training runs: (model, name, budget, sources, unconfirmed).
+TRAINING = {
+    "llama-3.1-405b-pretrain": (
+        "llama-3.1-405b", "Llama 3.1 405B pre-training (15.6T tokens)",
+        TokenBudget(tokens=15.6e12, sequence_length=8192, global_batch=2048),
+        {"token_budget": _LLAMA3_TRAINING}, ()),
+    "gpt-3-175b-pretrain": (
+        "gpt-3-175b", "GPT-3 175B pre-training, MLPerf Training gpt3 (from a checkpoint to log-perplexity 2.69)",
+        TokenBudget(tokens=1_245_708_288, sequence_length=2048, global_batch=2304),
+        {"token_budget": "MLCommons, MLPerf Training v4.0 results, NVIDIA/results/eos_n64_ngc24.04_nemo/gpt3/"
+                         "result_0.txt (github.com/mlcommons/training_results_v4.0): global_batch_size 2304, "
+                         "max_sequence_length 2048, trained_samples 1,245,708,288 tokens (264 steps) from "
+                         "init_checkpoint_step 2667"}, ()),
+    "gpt-3-175b-paper-pretrain": (
+        "gpt-3-175b", "GPT-3 175B pre-training, the paper's 300B tokens",
+        TokenBudget(tokens=300e9, sequence_length=2048, global_batch=1536),
+        {"token_budget": "Brown et al., 'Language Models are Few-Shot Learners', arXiv:2005.14165, Table 2.1 "
+                         "(batch 3.2M tokens) and section 2.2 (300 billion tokens, context 2,048); 1,536 sequences "
+                         "of 2,048 (3.1M tokens) a batch"}, ()),
+    "llama-2-70b-lora-govreport": (
+        "llama-2-70b", "Llama 2 70B LoRA fine-tuning on GovReport (MLPerf Training llama2_70b_lora)",
+        TokenBudget(tokens=3072 * 8192, sequence_length=8192, global_batch=8,
+                    trainable_fraction=65_536_000 / 68_976_648_192),
+        {"token_budget": "MLCommons, MLPerf Training v4.0 results, NVIDIA/results/h200_ngc24.04_nemo/llama2_70b_lora/"
+                         "result_0.txt (github.com/mlcommons/training_results_v4.0): GovReport, global_batch_size 8, "
+                         "3,072 samples to the target log-perplexity 0.925, lora_rank 16; sequences of 8,192 "
+                         "(mlcommons/training llama2_70b_lora reference); LoRA on q, k, v, o of 80 layers: "
+                         "80 x 16 x (2 x (8192 + 8192) + 2 x (8192 + 1024)) = 65,536,000 trainable (derived)"}, ()),
+}
+
+
+@chipfit.hookimpl
+def chipfit_register_workloads(register):
+    """The in-tree language models, MLPerf's request shapes for them, and training runs."""
+    models = configs.by_id()
+    for model in configs.MODELS:
+        register(generation(model, DEFAULT_REQUESTS, unconfirmed={"requests"}))
+    for ident, (model_id, name, requests, sources, unconfirmed) in MLPERF_REQUESTS.items():
+        workload = generation(models[model_id], requests, ident=ident, name=name, sources=sources,
+                              unconfirmed=unconfirmed, notes=f"requests: {requests.dataset}")
+        if "latency_target" in sources:
+            workload = attrs.evolve(workload, latency_target=MLPERF_LATENCY_TARGETS[ident])
+        register(workload)
+    for ident, (model_id, name, budget, sources, unconfirmed) in TRAINING.items():
+        register(training(models[model_id], budget, ident=ident, name=name, sources=sources,
+                          unconfirmed=unconfirmed))
+
+
+@chipfit.hookimpl
+def chipfit_load_workload(source, dims):
+    """A Hugging Face ``config.json`` on disk (or a folder holding one) as a generation workload;
+    ``--dim input_tokens=N --dim output_tokens=N`` set the request shape. None for other files."""
+    path = Path(source)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
+    if path.suffix.lower() != ".json" or not path.name.lower().endswith("config.json"):
+        return None
+    config, data = hf.load(path)
+    unknown = set(dims) - {"input_tokens", "output_tokens", "beams"}
+    if unknown:
+        raise hf.ConfigError(f"{path}: unknown --dim {', '.join(sorted(unknown))} (a config.json takes "
+                             "input_tokens, output_tokens and beams)")
+    requests = Requests(input_tokens=dims.get("input_tokens", DEFAULT_REQUESTS.input_tokens),
+                        output_tokens=dims.get("output_tokens", DEFAULT_REQUESTS.output_tokens),
+                        beams=dims.get("beams", 1),
+                        dataset=f"{dims.get('input_tokens', 1024)} in, {dims.get('output_tokens', 256)} out")
+    stem = path.parent.name or "model"
+    ident = "-".join(filter(None, "".join(c if c.isalnum() else "-" for c in stem.lower()).split("-"))) or "model"
+    name = str(data.get("_name_or_path") or stem)
+    model = configs.Model(ident, name, config, config.parameters(),
+                          {"config": f"{path} (a Hugging Face config.json read from disk)"})
+    return generation(model, requests, notes=f"from {path}")
