@@ -233,3 +233,101 @@ def calibration_workloads():
 
     catalogue = collect(get_plugin_manager())
     return {i: catalogue.workloads[i] for i in ("resnet-50", "bert-base-128", "mobilenet-v2")}
+
+
+# --- measured rows: load, INT8, training -------------------------------------------------------
+
+
+def _tiny(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    size = 64
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [size, size], [0.01] * size * size)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
+                              "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", size])],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", size])], [weight])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    onnx.save(proto, str(tmp_path / "tiny.onnx"))
+    from chipfit_onnx.counting import load_workload
+
+    return load_workload(str(tmp_path / "tiny.onnx"))
+
+
+def test_every_measured_row_records_the_machines_load(pm, local_device, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from chipfit.cells import measure_cell
+
+    row = measure_cell(pm, local_device, _tiny(tmp_path), Scenario("single-stream"), 0.2)
+    assert row.ok, row.reason
+    assert set(row.measurement["load"]) == {"load_1m", "cores", "steal", "busy"}
+    assert row.measurement["busy"] == loads.is_high(row.measurement["load"])
+    assert ("machine was busy" in " ".join(row.explain)) == row.measurement["busy"]
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_an_int8_run_is_a_quantised_graph_and_says_how(pm, local_device, tmp_path, monkeypatch, mode):
+    pytest.importorskip("onnxruntime")
+    import chipfit_localhost
+    from chipfit.cells import measure_cell
+
+    monkeypatch.setattr(chipfit_localhost, "INT8_QUANTISATION", mode)
+    row = measure_cell(pm, local_device, _tiny(tmp_path), Scenario("single-stream", precision="int8"), 0.2)
+    assert row.ok, row.reason
+    assert row.measurement["quantisation"] == mode and row.source == "measured"
+    assert f"onnxruntime.quantization {mode}" in row.explain[0]
+    assert row.metrics["peak_ops_per_s"] == local_device.peak_ops.get("int8")
+
+
+def test_other_precisions_than_the_graphs_or_int8_are_unsupported(pm, local_device, tmp_path):
+    from chipfit.cells import measure_cell
+
+    row = measure_cell(pm, local_device, _tiny(tmp_path), Scenario("single-stream", precision="fp16"), 0.2)
+    assert row.status == "unsupported" and "int8" in row.reason
+
+
+def test_measuring_without_onnxruntime_names_the_extra(pm, local_device, tmp_path, monkeypatch):
+    import importlib.util
+
+    from chipfit.errors import ChipfitError
+    import chipfit_localhost
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    with pytest.raises(ChipfitError, match=r"pip install 'chipfit\[run\]'"):
+        chipfit_localhost.chipfit_measure(local_device, _tiny(tmp_path), Scenario("single-stream"), 0.2)
+
+
+def _torch_missing() -> str | None:
+    import importlib.util
+
+    return None if importlib.util.find_spec("torch") else "PyTorch's CPU build (the train extra) is not installed"
+
+
+@pytest.mark.skipif(_torch_missing() is not None, reason=str(_torch_missing()))
+def test_a_measured_training_step_beside_the_models(pm, local_device, catalogue):
+    from chipfit.cells import estimate_cell, measure_cell
+
+    workload = catalogue.workloads["resnet-50-imagenet-train"]
+    scenario = Scenario("training", batch=2)
+    measured = measure_cell(pm, local_device, workload, scenario, 0.5)
+    assert measured.ok, measured.reason
+    modelled = estimate_cell(pm, local_device, workload, scenario)
+    assert measured.metrics["latency_s"] > 0 and measured.metrics["batch"] == 2
+    assert set(modelled.metrics) >= {"latency_s", "time_to_train_s"} and measured.metrics["time_to_train_s"] > 0
+    assert measured.measurement["parameters"] == workload.parameters  # the same network as the model's
+    assert "training step" in measured.explain[0]
+
+
+def test_a_training_step_without_torch_names_the_extra(local_device, catalogue, monkeypatch):
+    import importlib.util
+
+    from chipfit.errors import ChipfitError
+    import chipfit_localhost
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(ChipfitError, match=r"pip install 'chipfit\[train\]'"):
+        chipfit_localhost.chipfit_measure(local_device, catalogue.workloads["resnet-50-imagenet-train"],
+                                          Scenario("training", batch=2), 0.2)

@@ -483,7 +483,11 @@ def _giga(value: float) -> str:
 
 @attrs.frozen
 class GpuInfo:
-    """One GPU: memory in bytes, power limit in W, max SM clock in Hz."""
+    """One GPU: memory in bytes, power limit in W, max SM clock in Hz.
+
+    Through NVML also: ``compute_capability`` ("9.0"), ``cuda_cores`` (nvmlDeviceGetNumGpuCores),
+    ``memory_bus_bits`` and ``max_memory_clock_hz``; None where NVML does not say.
+    """
 
     index: int
     name: str
@@ -492,6 +496,10 @@ class GpuInfo:
     sm_count: int | None
     max_clock_hz: float | None
     driver: str | None
+    compute_capability: str | None = None
+    cuda_cores: int | None = None
+    memory_bus_bits: int | None = None
+    max_memory_clock_hz: float | None = None
 
 
 def _find_spec(name: str):
@@ -526,6 +534,11 @@ def _gpus_nvml() -> list[GpuInfo] | None:
             memory = attempt(pynvml.nvmlDeviceGetMemoryInfo, handle)
             power_mw = attempt(pynvml.nvmlDeviceGetPowerManagementLimit, handle)
             clock_mhz = attempt(pynvml.nvmlDeviceGetMaxClockInfo, handle, pynvml.NVML_CLOCK_SM)
+            memory_mhz = (attempt(pynvml.nvmlDeviceGetMaxClockInfo, handle, pynvml.NVML_CLOCK_MEM)
+                          if hasattr(pynvml, "NVML_CLOCK_MEM") else None)
+            capability = attempt(getattr(pynvml, "nvmlDeviceGetCudaComputeCapability", lambda h: None), handle)
+            cores = attempt(getattr(pynvml, "nvmlDeviceGetNumGpuCores", lambda h: None), handle)
+            bus = attempt(getattr(pynvml, "nvmlDeviceGetMemoryBusWidth", lambda h: None), handle)
             gpus.append(GpuInfo(
                 index=index,
                 name=text(attempt(pynvml.nvmlDeviceGetName, handle) or f"GPU {index}"),
@@ -534,6 +547,10 @@ def _gpus_nvml() -> list[GpuInfo] | None:
                 sm_count=None,  # NVML does not report SMs
                 max_clock_hz=clock_mhz * 1e6 if clock_mhz else None,
                 driver=text(driver) if driver else None,
+                compute_capability=f"{capability[0]}.{capability[1]}" if capability else None,
+                cuda_cores=int(cores) if cores else None,
+                memory_bus_bits=int(bus) if bus else None,
+                max_memory_clock_hz=memory_mhz * 1e6 if memory_mhz else None,
             ))
         return gpus
     except Exception:  # noqa: BLE001

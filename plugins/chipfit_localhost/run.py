@@ -139,57 +139,62 @@ def _quantised(model, feeds: dict, mode: str, folder: str) -> str:
     return target
 
 
-def _child(graph: str, batch: int, budget_s: float, threads: int, results, quantise: str | None = None) -> None:
-    """The child process: build, (quantise,) open, feed, time; put a summary (or an error) on ``results``."""
+def _child_main(target, args: tuple, results) -> None:
+    """A child process: run ``target(*args)`` and put its answer (or the error it raised) on ``results``."""
     _die_with_parent()
     try:
-        import tempfile
-
-        import numpy
-        import onnxruntime
-
-        from chipfit_localhost.timing import measure
-
-        model, dims = _load(graph)
-        feeds = _feeds(model, batch, dims)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        if quantise:
-            with tempfile.TemporaryDirectory(prefix="chipfit-int8-") as folder:
-                session = onnxruntime.InferenceSession(_quantised(model, feeds, quantise, folder), options,
-                                                       providers=["CPUExecutionProvider"])
-        else:
-            session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                                   providers=["CPUExecutionProvider"])
-        session.run(None, feeds)  # the first run allocates: not timed
-        energy_before, wall_before = _energy_counter(), time.perf_counter()
-        samples = measure(lambda: session.run(None, feeds), budget_s=budget_s)
-        energy_after, wall = _energy_counter(), time.perf_counter() - wall_before
-        energy = None
-        if energy_before is not None and energy_after is not None:
-            used = energy_after - energy_before
-            if used < 0:  # the counter wrapped
-                used += float(_RAPL_RANGE.read_text()) * 1e-6
-            energy = {"joules": used, "seconds": wall, "calls": len(samples.seconds)}
-        results.put({
-            "summary": samples.summary(),
-            "energy": energy,
-            "environment": {
-                "runtime": f"onnxruntime {onnxruntime.__version__}",
-                "provider": "CPUExecutionProvider",
-                "threads": threads,
-                "numpy": numpy.__version__,
-                "python": platform.python_version(),
-                "rapl": "readable" if energy is not None else "not readable: energy unavailable",
-                **({"quantisation": f"onnxruntime.quantization {quantise}: int8 weights"
-                    + (" and activations (QDQ, ranges calibrated on random inputs)" if quantise == "static"
-                       else ", activations quantised per call")} if quantise else {}),
-            },
-        })
+        results.put(target(*args))
     except BaseException as error:  # report anything; the parent turns it into a failed row
         results.put({"error": f"{type(error).__name__}: {error}"})
+
+
+def _measure_graph(graph: str, batch: int, budget_s: float, threads: int, quantise: str | None = None) -> dict:
+    """In the child: build, (quantise,) open, feed, time; the samples' summary, energy and environment."""
+    import tempfile
+
+    import numpy
+    import onnxruntime
+
+    from chipfit_localhost.timing import measure
+
+    model, dims = _load(graph)
+    feeds = _feeds(model, batch, dims)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if quantise:
+        with tempfile.TemporaryDirectory(prefix="chipfit-int8-") as folder:
+            session = onnxruntime.InferenceSession(_quantised(model, feeds, quantise, folder), options,
+                                                   providers=["CPUExecutionProvider"])
+    else:
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options,
+                                               providers=["CPUExecutionProvider"])
+    session.run(None, feeds)  # the first run allocates: not timed
+    energy_before, wall_before = _energy_counter(), time.perf_counter()
+    samples = measure(lambda: session.run(None, feeds), budget_s=budget_s)
+    energy_after, wall = _energy_counter(), time.perf_counter() - wall_before
+    energy = None
+    if energy_before is not None and energy_after is not None:
+        used = energy_after - energy_before
+        if used < 0:  # the counter wrapped
+            used += float(_RAPL_RANGE.read_text()) * 1e-6
+        energy = {"joules": used, "seconds": wall, "calls": len(samples.seconds)}
+    return {
+        "summary": samples.summary(),
+        "energy": energy,
+        "environment": {
+            "runtime": f"onnxruntime {onnxruntime.__version__}",
+            "provider": "CPUExecutionProvider",
+            "threads": threads,
+            "numpy": numpy.__version__,
+            "python": platform.python_version(),
+            "rapl": "readable" if energy is not None else "not readable: energy unavailable",
+            **({"quantisation": f"onnxruntime.quantization {quantise}: int8 weights"
+                + (" and activations (QDQ, ranges calibrated on random inputs)" if quantise == "static"
+                   else ", activations quantised per call")} if quantise else {}),
+        },
+    }
 
 
 def available_cores() -> int:
@@ -204,15 +209,24 @@ def run_graph(graph: str, *, batch: int, budget_s: float, threads: int | None = 
     ``quantise`` (``static`` or ``dynamic``) runs the graph quantised to INT8 by ONNX Runtime. The
     outcome's ``load`` is the machine's load during the run (:mod:`chipfit_localhost.load`).
     """
-    from chipfit_localhost.load import LoadWatch
-
     if quantise is not None and quantise not in QUANTISATIONS:
         raise RunFailure(f"quantisation {quantise!r}: one of {', '.join(QUANTISATIONS)}")
     threads = threads or available_cores()
-    timeout_s = timeout_s or budget_s * 3 + STARTUP_ALLOWANCE_S
+    return run_in_child(_measure_graph, (graph, batch, budget_s, threads, quantise),
+                        timeout_s=timeout_s or budget_s * 3 + STARTUP_ALLOWANCE_S)
+
+
+def run_in_child(target, args: tuple, *, timeout_s: float) -> dict[str, Any]:
+    """Run ``target(*args)`` (a module-level function returning a dict) in a spawned child process.
+
+    The child dies with this process; a child that crashes, hangs past ``timeout_s`` or raises is a
+    :class:`RunFailure` saying which. The answer gains ``load``: the machine's load while it ran.
+    """
+    from chipfit_localhost.load import LoadWatch
+
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_child, args=(graph, batch, budget_s, threads, results, quantise), daemon=True)
+    child = context.Process(target=_child_main, args=(target, args, results), daemon=True)
     watch = LoadWatch().start()
     child.start()
     deadline = time.monotonic() + timeout_s
