@@ -15,6 +15,7 @@ import attrs
 import pluggy
 
 from chipfit.hookcall import HookFailure, call_first
+from chipfit.errors import ChipfitError
 from chipfit.records import Device, Result, Scenario, Source, Status, Workload
 
 
@@ -69,11 +70,17 @@ def malformed(result: object, device: Device, workload: Workload) -> str | None:
 
 def measure_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, scenario: Scenario,
                  budget: float) -> Result:
-    """One measured cell; no plugin able to measure the device, or one that raises, gives a failed row."""
+    """One measured cell; no plugin able to measure the device, or one that raises, gives a failed row.
+
+    A plugin that raises :class:`~chipfit.errors.ChipfitError` says this machine cannot measure at all
+    (a missing extra: "pip install 'chipfit[run]'"): that is bad input, raised on, not a failed row.
+    """
     try:
         result, plugin = call_first(pm, "chipfit_measure", device=device, workload=workload, scenario=scenario,
                                     budget=budget)
     except HookFailure as failure:
+        if isinstance(failure.error, ChipfitError):
+            raise failure.error from None
         return Result(device.id, workload.id, scenario, Source.MEASURED, Status.FAILED,
                       reason=str(failure), plugin=failure.plugin)
     if result is None:

@@ -134,5 +134,5 @@ def chipfit_register_commands(cli: Any) -> None:
         ``chipfit --help`` and runs them as its own; a command that raises
         :class:`chipfit.errors.ChipfitError` gets the message and exit status 2, as chipfit's own
         commands do. A name that a chipfit command or another plugin already uses is an error naming
-        the plugin. ``chipfit_localhost`` registers ``calibrate`` this way.
+        the plugin. The localhost plugin registers ``calibrate`` this way.
     """

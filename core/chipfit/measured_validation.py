@@ -19,7 +19,7 @@ from chipfit.cells import estimate_cell, measure_cell
 from chipfit.errors import ChipfitError
 from chipfit.records import Scenario
 
-#: Workloads validated by default: reference networks with runnable graphs that chipfit_localhost's
+#: Workloads validated by default: reference networks with runnable graphs that the localhost plugin's
 #: calibration does not fit on (it fits on resnet-50 and bert-base-128), so they are held out.
 DEFAULT_WORKLOADS = ("mobilenet-v2", "yolov3-416", "bert-base-384")
 

@@ -271,6 +271,8 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
                 if mine is None:  # a task it was not given, or one it already answered: nothing to place
                     continue
                 measured[mine.index] = add(_checked(executor, mine, row), mine.group)
+        except ChipfitError:  # this machine cannot measure at all (a missing extra): bad input, exit 2
+            raise
         except Exception as error:  # a broken executor costs the cells it had not finished, not the report
             why = f"executor {executor.name!r} failed: {type(error).__name__}: {error}"
         for task in ours.values():

@@ -26,11 +26,12 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from chipfit import model
+from chipfit.measured_validation import DEFAULT_WORKLOADS
 from chipfit.records import Efficiency, Precision, Scenario
 
 #: Networks the fit sees, and networks it does not (validation).
 CALIBRATION_SET = ("resnet-50", "bert-base-128")
-HELD_OUT = ("mobilenet-v2", "yolov3-416", "bert-base-384")
+HELD_OUT = DEFAULT_WORKLOADS  # the workloads chipfit validate measures by default
 
 _SCALES = [0.3 + 0.05 * i for i in range(25)]  # 0.30 .. 1.50 of the measured efficiencies (each capped at 1)
 _OVERHEADS = [0.0] + [10 ** (-8 + 0.25 * i) for i in range(21)]  # none, 10 ns .. 1 ms per operator

@@ -1,4 +1,8 @@
-"""``chipfit calibrate`` and ``chipfit validate``: fit the model to this machine and check it.
+"""``chipfit validate``: how far the model is from real runs on this machine.
+
+``chipfit calibrate`` is not here: the localhost plugin registers it through ``chipfit_register_commands``,
+so the core imports no plugin. ``validate`` measures through the ``chipfit_measure`` hook
+(:mod:`chipfit.measured_validation`), so any plugin that measures a device takes part.
 """
 
 from __future__ import annotations
@@ -7,53 +11,23 @@ import json
 
 import click
 
-from chipfit.errors import ChipfitError
-from chipfit.cli.app import Context, emit, table, show_progress, localhost_calibration, cli
+from chipfit.cli.app import Context, cli, emit, show_progress
 
 
 @cli.command()
-@click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
-@click.pass_obj
-def calibrate(obj: Context, budget: float) -> None:
-    """Fit the model to this machine: micro-benchmarks and real runs; saves a calibration profile."""
-    calibration = localhost_calibration()
-    try:
-        profile = calibration.calibrate(obj.catalogue, budget=budget, progress=show_progress)
-    except RuntimeError as error:  # a calibration run that failed: named, no traceback
-        raise ChipfitError(f"calibration failed: {error}") from None
-    efficiency = profile["efficiency"]
-    click.echo(f"calibrated {profile['machine']}: compute efficiency {efficiency['compute']:.3g} (fp32), "
-               f"memory {efficiency['memory']:.3g}, overhead {efficiency['overhead_s'] * 1e6:.3g} µs/operator")
-    for ident, fit in profile["fit"].items():
-        click.echo(f"  {ident}: measured {fit['measured_s'] * 1e3:.3g} ms, calibrated model "
-                   f"{fit['calibrated_s'] * 1e3:.3g} ms ({fit['calibrated_s'] / fit['measured_s'] - 1:+.1%})")
-    click.echo(f"saved {profile['path']}")
-
-
-@cli.command()
+@click.option("--device", "devices", multiple=True, metavar="ID",
+              help="Validate on this measurable device (repeatable; default: every device measurable here).")
+@click.option("--workload", "workloads", multiple=True, metavar="ID",
+              help="Measure this workload (repeatable; default: mobilenet-v2, yolov3-416, bert-base-384, which "
+                   "chipfit calibrate holds out).")
 @click.option("--budget", type=float, default=2.0, show_default=True, help="Seconds of timing per workload.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
-def validate(obj: Context, budget: float, fmt: str) -> None:
-    """Measure held-out workloads; show the default and calibrated model's errors against them."""
-    calibration = localhost_calibration()
-    try:
-        summary = calibration.validate(obj.catalogue, budget=budget, progress=show_progress)
-    except RuntimeError as error:
-        raise ChipfitError(f"validation failed: {error}") from None
-    if fmt == "json":
-        emit(json.dumps(summary, indent=2) + "\n", None)
-        return
-    headers = ["workload", "measured", "default model", "error", "calibrated model", "error"]
-    rows = [[r["workload"], f"{r['measured_s'] * 1e3:.3g} ms", f"{r['default_s'] * 1e3:.3g} ms",
-             f"{r['default_error']:+.1%}",
-             f"{r['calibrated_s'] * 1e3:.3g} ms" if "calibrated_s" in r else "-",
-             f"{r['calibrated_error']:+.1%}" if "calibrated_error" in r else "-"] for r in summary["rows"]]
-    text = table(rows, headers, "text")
-    text += f"\ngeometric-mean absolute error: default {summary['default_geomean_abs_error']:.1%}"
-    if summary["calibrated"]:
-        text += (f", calibrated {summary['calibrated_geomean_abs_error']:.1%} "
-                 f"(fitted on {', '.join(summary['calibration_set'])})\n")
-    else:
-        text += " (no calibration profile yet: run chipfit calibrate)\n"
-    emit(text, None)
+def validate(obj: Context, devices, workloads, budget: float, fmt: str) -> None:
+    """Measure held-out workloads here; show each row's signed error for the model (calibrated where a
+    calibration was kept) and the default model, and the error summary of each."""
+    from chipfit.measured_validation import DEFAULT_WORKLOADS, validate_measured, validation_text
+
+    summary = validate_measured(obj.pm, obj.catalogue, devices=devices, workloads=workloads or DEFAULT_WORKLOADS,
+                                budget=budget, progress=show_progress)
+    emit(json.dumps(summary, indent=2) + "\n" if fmt == "json" else validation_text(summary), None)
