@@ -331,3 +331,14 @@ def test_a_training_step_without_torch_names_the_extra(local_device, catalogue, 
     with pytest.raises(ChipfitError, match=r"pip install 'chipfit\[train\]'"):
         chipfit_localhost.chipfit_measure(local_device, catalogue.workloads["resnet-50-imagenet-train"],
                                           Scenario("training", batch=2), 0.2)
+
+
+def test_chipfit_calibrate_says_what_it_kept_and_warns(monkeypatch, catalogue, cli):
+    slow = Efficiency(0.05, 0.2, 5e-4, {Precision.FP32: 0.05}, {"conv": 0.05, "matmul": 0.06})
+    _fake_machine(monkeypatch, catalogue, slow, model.DEFAULT_EFFICIENCY["cpu"])
+    result = cli("calibrate", "--budget", "0.1")
+    assert result.exit_code == 0, result.output
+    assert "held out (not fitted on): mobilenet-v2, yolov3-416, bert-base-384" in result.stdout
+    assert "kept: the defaults" in result.stdout and "warning: the fit predicts the held-out" in result.stdout
+    profile = json.loads(cli("calibrate", "--budget", "0.1", "--format", "json").stdout)
+    assert profile["kept"] == "defaults" and profile["warnings"]
