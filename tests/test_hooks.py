@@ -36,6 +36,7 @@ def test_the_hooks_are_the_ones_of_the_design():
         "chipfit_register_devices", "chipfit_register_workloads", "chipfit_register_metrics",
         "chipfit_register_renderers", "chipfit_load_workload", "chipfit_estimate", "chipfit_measure",
         "chipfit_register_executors",  # added with the ray executor (issue 8), beyond the design's table
+        "chipfit_register_commands",  # added so plugins register commands (issue 12): calibrate from chipfit_localhost
     ])
 
 

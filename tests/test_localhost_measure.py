@@ -33,7 +33,10 @@ def _tiny_model(path, size: int = 32) -> str:
 
 @pytest.fixture
 def local(catalogue):
-    return catalogue.devices["localhost-cpu"]
+    """This machine's CPU with its memory bandwidth measured (registration leaves it to the first run)."""
+    from chipfit_localhost.profile import with_measured_bandwidth
+
+    return with_measured_bandwidth(catalogue.devices["localhost-cpu"])
 
 
 def test_localhost_cpu_is_registered_measurable_and_cited(local):

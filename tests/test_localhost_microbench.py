@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from chipfit_localhost import microbench
@@ -79,18 +80,21 @@ def test_stream_triad_counts_three_arrays(threads):
     assert result.rate == pytest.approx(result.work / result.samples.median) and result.rate > 0
 
 
-def test_stream_triad_computes_a_equals_b_plus_s_c(monkeypatch):
-    seen = {}
-    real_measure = microbench.measure
+@pytest.mark.parametrize("kind, expected", [("copy", lambda b, c: b), ("scale", lambda b, c: 3.0 * b),
+                                            ("add", lambda b, c: b + c), ("triad", lambda b, c: b + 3.0 * c)])
+def test_each_stream_kernel_computes_what_stream_defines(kind, expected):
+    rng = np.random.default_rng(1)
+    n = 3 * microbench._TRIAD_CHUNK + 17  # triad's chunks, and a short last one
+    b, c = rng.standard_normal(n), rng.standard_normal(n)
+    a = np.zeros(n)
+    microbench._stream_kernel(kind, 3.0)(a, b, c, np.empty(microbench._TRIAD_CHUNK))
+    assert np.allclose(a, expected(b, c))
 
-    def spy(call, **kwargs):
-        call()
-        seen["ok"] = True
-        return real_measure(call, **kwargs)
 
-    monkeypatch.setattr(microbench, "measure", spy)
-    stream("triad", 10_000, budget_s=0.01, threads=2)
-    assert seen["ok"]
+@pytest.mark.parametrize("kind, arrays", sorted(microbench.STREAM_KERNELS.items()))
+def test_stream_counts_the_arrays_stream_counts(kind, arrays):
+    result = stream(kind, 2**16, budget_s=0.02, threads=2)
+    assert result.work == arrays * 8 * 2**16 and "one pass" in result.notes
 
 
 def test_stream_copy_counts_two_arrays():
@@ -103,7 +107,7 @@ def test_stream_default_size_is_four_times_the_cache():
     result = stream("copy", budget_s=0.01, cache_bytes=2**18)
     assert result.size == max(4 * 2**18 // 8, 2**20)
     with pytest.raises(Unsupported):
-        stream("scale", 1024)
+        stream("bogus", 1024)
 
 
 @pytest.mark.skipif(CUDA, reason="CUDA is available here")
@@ -139,7 +143,7 @@ def test_run_all_skips_unsupported(monkeypatch):
     monkeypatch.setattr(microbench, "gemm", fake_gemm)
     monkeypatch.setattr(microbench, "stream", lambda kind, **kw: attrs_evolve(fake, name=f"stream-{kind}"))
     names = [r.name for r in run_all(budget_s=0.01, gpu=False)]
-    assert names == ["gemm-fp32", "gemm-fp64", "stream-copy", "stream-triad"]
+    assert names == ["gemm-fp32", "gemm-fp64", "stream-copy", "stream-scale", "stream-add", "stream-triad"]
 
 
 def attrs_evolve(result, **changes):

@@ -123,3 +123,16 @@ def chipfit_measure(device: Device, workload: Workload, scenario: Scenario, budg
         where a sensor measured them (never modelled into a measured row). None if this plugin
         cannot measure that device. Stops at the first non-None result.
     """
+
+
+@hookspec
+def chipfit_register_commands(cli: Any) -> None:
+    """Add commands to the ``chipfit`` command line (as llm's ``register_commands``).
+
+    :param cli: a :class:`click.Group` to add commands to: decorate functions with
+        ``@cli.command()`` (or call ``cli.add_command(command)``). chipfit shows them in
+        ``chipfit --help`` and runs them as its own; a command that raises
+        :class:`chipfit.errors.ChipfitError` gets the message and exit status 2, as chipfit's own
+        commands do. A name that a chipfit command or another plugin already uses is an error naming
+        the plugin. The localhost plugin registers ``calibrate`` this way.
+    """

@@ -55,6 +55,13 @@ class CpuInfo:
     #: Where max_hz came from: 'cpufreq max', 'psutil max', 'current' (no maximum reported: often
     #: the base clock in VMs, so boost clocks can beat the peaks), 'brand string', or '' unknown.
     max_hz_source: str = ""
+    #: Logical CPUs that share cpu0's L3 instance, as the OS shows them (sysfs ``shared_cpu_list``).
+    l3_sharers: int | None = None
+
+    @property
+    def virtual_machine(self) -> bool:
+        """True under a hypervisor (the CPUID hypervisor bit, shown as the ``hypervisor`` flag)."""
+        return "hypervisor" in self.flags
 
     def summary(self) -> dict:
         """JSON-ready description (flags sorted; only the SIMD/matrix ones that set peaks)."""
@@ -71,6 +78,8 @@ class CpuInfo:
             "l3_bytes": self.l3_bytes,
             "memory_bytes": self.memory_bytes,
             "governor": self.governor,
+            "l3_sharers": self.l3_sharers,
+            "virtual_machine": self.virtual_machine,
             "simd_flags": sorted(self.flags & _PEAK_FLAGS),
         }
 
@@ -133,6 +142,25 @@ def _parse_size(text: str | None) -> int | None:
         return None
     scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[match.group(2).upper()]
     return int(float(match.group(1)) * scale)
+
+
+def _cpu_list_size(text: str) -> int:
+    """'0-3,8' -> 5."""
+    count = 0
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit():
+            count += int(high) - int(low) + 1 if high.isdigit() else 1
+    return count
+
+
+def _l3_sharers() -> int | None:
+    """Logical CPUs sharing cpu0's L3, from its ``shared_cpu_list``; None where sysfs does not say."""
+    for index in _SYS_CPU.glob("cpu0/cache/index*"):
+        if _read(index / "level") == "3":
+            listed = _read(index / "shared_cpu_list")
+            return _cpu_list_size(listed) or None if listed else None
+    return None
 
 
 def _sysfs_caches() -> tuple[int | None, int | None]:
@@ -297,7 +325,47 @@ def detect_cpu() -> CpuInfo:
         affinity_cores=_affinity(int(logical)),
         governor=governor,
         max_hz_source=source,
+        l3_sharers=_l3_sharers(),
     )
+
+
+#: L3 per core assumed where a hypervisor hides the cores that share the host's L3: 5 MiB, the L3 per
+#: core of Intel's 5th Gen Xeon (Emerald Rapids), the part whose 300 MiB L3 this project's VM shows:
+#: "Intel Xeon Platinum 8580 Processor (300M Cache, 2.00 GHz)", 60 cores, Intel ARK product page,
+#: https://ark.intel.com (300 MiB / 60 cores). Few server CPUs give a core more (AMD EPYC 9654: 384 MB
+#: L3 for 96 cores, 4 MB). An assumption, marked unconfirmed: the VM's neighbours use the rest.
+VM_L3_PER_CORE_BYTES = 5 * 2**20
+
+
+def on_chip_share(cpu: CpuInfo) -> tuple[float | None, str]:
+    """This process's share of the last-level cache, in bytes, and how it was worked out.
+
+    A shared L3 is split by the cores that share it: share = L3 instance x (this process's cores /
+    the CPUs sharing it). Under a hypervisor the guest sees the host's whole L3 as if its own few
+    vCPUs shared it (a 2-vCPU VM shows 300 MiB shared by CPUs 0-1), so the share is capped at
+    :data:`VM_L3_PER_CORE_BYTES` per core. Without an L3, cpu0's L2 times the cores.
+    """
+    cores = compute_cores(cpu)
+    if not cpu.l3_bytes:
+        if not cpu.l2_bytes:
+            return None, "no cache size detected"
+        return float(cpu.l2_bytes * cores), f"no L3 detected: {cores} cores x {cpu.l2_bytes / 2**20:.3g} MiB L2"
+    sharers = cpu.l3_sharers or cpu.logical_cores or cores
+    instance = cpu.l3_bytes  # the total over instances; per instance below when several
+    per_instance = instance / max(1, round(cpu.logical_cores / sharers)) if sharers < cpu.logical_cores else instance
+    share = per_instance * min(1.0, (cpu.affinity_cores or cores) / sharers)
+    text = (f"L3 of {per_instance / 2**20:.4g} MiB shared by {sharers} CPUs (sysfs shared_cpu_list), "
+            f"{cpu.affinity_cores or cores} of them this process's: share {share / 2**20:.4g} MiB")
+    if cpu.virtual_machine:
+        cap = VM_L3_PER_CORE_BYTES * cores
+        if cap < share:
+            text = (f"a virtual machine: the OS shows the host's L3 of {per_instance / 2**20:.4g} MiB as shared by "
+                    f"this VM's {sharers} vCPUs, but the host's other cores share it too; this VM's share is taken "
+                    f"as {cores} cores x {VM_L3_PER_CORE_BYTES / 2**20:g} MiB per core (assumed: Intel Xeon Platinum 8580, "
+                    f"300 MiB L3 for 60 cores, Intel ARK, https://ark.intel.com) = "
+                    f"{cap / 2**20:.4g} MiB")
+            share = cap
+    return float(share), text
 
 
 def compute_cores(cpu: CpuInfo) -> int:
@@ -415,7 +483,11 @@ def _giga(value: float) -> str:
 
 @attrs.frozen
 class GpuInfo:
-    """One GPU: memory in bytes, power limit in W, max SM clock in Hz."""
+    """One GPU: memory in bytes, power limit in W, max SM clock in Hz.
+
+    Through NVML also: ``compute_capability`` ("9.0"), ``cuda_cores`` (nvmlDeviceGetNumGpuCores),
+    ``memory_bus_bits`` and ``max_memory_clock_hz``; None where NVML does not say.
+    """
 
     index: int
     name: str
@@ -424,6 +496,10 @@ class GpuInfo:
     sm_count: int | None
     max_clock_hz: float | None
     driver: str | None
+    compute_capability: str | None = None
+    cuda_cores: int | None = None
+    memory_bus_bits: int | None = None
+    max_memory_clock_hz: float | None = None
 
 
 def _find_spec(name: str):
@@ -458,6 +534,11 @@ def _gpus_nvml() -> list[GpuInfo] | None:
             memory = attempt(pynvml.nvmlDeviceGetMemoryInfo, handle)
             power_mw = attempt(pynvml.nvmlDeviceGetPowerManagementLimit, handle)
             clock_mhz = attempt(pynvml.nvmlDeviceGetMaxClockInfo, handle, pynvml.NVML_CLOCK_SM)
+            memory_mhz = (attempt(pynvml.nvmlDeviceGetMaxClockInfo, handle, pynvml.NVML_CLOCK_MEM)
+                          if hasattr(pynvml, "NVML_CLOCK_MEM") else None)
+            capability = attempt(getattr(pynvml, "nvmlDeviceGetCudaComputeCapability", lambda h: None), handle)
+            cores = attempt(getattr(pynvml, "nvmlDeviceGetNumGpuCores", lambda h: None), handle)
+            bus = attempt(getattr(pynvml, "nvmlDeviceGetMemoryBusWidth", lambda h: None), handle)
             gpus.append(GpuInfo(
                 index=index,
                 name=text(attempt(pynvml.nvmlDeviceGetName, handle) or f"GPU {index}"),
@@ -466,6 +547,10 @@ def _gpus_nvml() -> list[GpuInfo] | None:
                 sm_count=None,  # NVML does not report SMs
                 max_clock_hz=clock_mhz * 1e6 if clock_mhz else None,
                 driver=text(driver) if driver else None,
+                compute_capability=f"{capability[0]}.{capability[1]}" if capability else None,
+                cuda_cores=int(cores) if cores else None,
+                memory_bus_bits=int(bus) if bus else None,
+                max_memory_clock_hz=memory_mhz * 1e6 if memory_mhz else None,
             ))
         return gpus
     except Exception:  # noqa: BLE001

@@ -5,7 +5,8 @@ precision, STREAM the bytes/s the memory sustains. Every result keeps its raw sa
 
 CPU: fp32/fp64 GEMM through NumPy (its BLAS: OpenBLAS, MKL or Accelerate), int8 and fp16 GEMM
 through ONNX Runtime's CPU execution provider (MatMulInteger, MatMul), STREAM copy and triad with
-NumPy ufuncs run by one thread per usable core (NumPy releases the GIL inside ufuncs).
+NumPy ufuncs run by one thread per usable core (NumPy releases the GIL inside ufuncs); STREAM's four
+kernels (copy, scale, add, triad), one pass each, counted by the bytes STREAM counts.
 GPU: GEMM and device-to-device copy through PyTorch on CUDA, each call timed by its own pair of
 CUDA events with the L2 cache flushed between calls (triton's ``do_bench`` method).
 """
@@ -254,7 +255,43 @@ def _verify(precision: str, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> No
 # ---------------------------------------------------------------------------------------------
 # CPU STREAM
 
-_STREAM_BYTES = {"copy": 2, "triad": 3}
+#: STREAM's four kernels: the arrays each moves per element, as STREAM counts them (McCalpin,
+#: "STREAM: Sustainable Memory Bandwidth in High Performance Computers", https://www.cs.virginia.edu/stream/ref.html:
+#: copy a(i)=b(i) and scale a(i)=q*b(i) count 2 x 8 bytes per element, add a(i)=b(i)+c(i) and triad
+#: a(i)=b(i)+q*c(i) count 3 x 8).
+STREAM_KERNELS = {"copy": 2, "scale": 2, "add": 3, "triad": 3}
+_STREAM_BYTES = STREAM_KERNELS
+
+#: Elements per chunk of triad's cache-resident temporary (256 KiB of float64: inside any L2).
+_TRIAD_CHUNK = 32768
+
+
+def _stream_kernel(kind: str, scalar: float):
+    """A function ``work(dst, src1, src2, tmp)`` doing one STREAM kernel over its slices, one pass each.
+
+    copy, scale and add are one NumPy ufunc each (``np.positive``, ``np.multiply``, ``np.add``), with
+    ordinary stores as STREAM's C loops have (``np.copyto`` would call memcpy, whose non-temporal
+    stores skip the write-allocate and so would not be comparable with the others). NumPy has no
+    fused multiply-add ufunc, so triad forms ``q*c`` a chunk at a time in ``tmp`` (256 KiB, which stays
+    in cache) and adds ``b`` into ``a``: each of the three arrays crosses the memory bus once.
+    """
+    if kind == "copy":
+        def work(dst, src1, src2, tmp):
+            np.positive(src1, out=dst)
+    elif kind == "scale":
+        def work(dst, src1, src2, tmp):
+            np.multiply(src1, scalar, out=dst)
+    elif kind == "add":
+        def work(dst, src1, src2, tmp):
+            np.add(src1, src2, out=dst)
+    else:
+        def work(dst, src1, src2, tmp):
+            for i in range(0, len(dst), _TRIAD_CHUNK):
+                j = min(i + _TRIAD_CHUNK, len(dst))
+                part = tmp[: j - i]
+                np.multiply(src2[i:j], scalar, out=part)
+                np.add(src1[i:j], part, out=dst[i:j])
+    return work
 
 
 def stream(
@@ -265,73 +302,56 @@ def stream(
     cache_bytes: int | None = None,
     threads: int | None = None,
 ) -> BenchResult:
-    """Sustained memory bandwidth, counted as STREAM counts it.
+    """Sustained memory bandwidth of one STREAM kernel (copy, scale, add, triad), counted as STREAM counts it.
 
-    Arrays of float64, each of ``n`` elements, by default at least 4x the last-level cache
-    (``cache_bytes``, else the detected L3, else 32 MiB) so they stream from DRAM.
+    Arrays of float64, each of ``n`` elements, by default at least 4x the last-level cache the OS
+    reports (``cache_bytes``, else the whole L3, else 32 MiB; STREAM's own rule), so they stream from
+    DRAM. Each call is one pass of the kernel over the arrays (:func:`_stream_kernel`); the bytes
+    counted are STREAM's (:data:`STREAM_KERNELS`: 2 or 3 arrays x 8 x n). Like STREAM, the
+    write-allocate read of the destination is not counted, so this is a lower bound of the traffic.
 
-    - copy, ``np.copyto(b, a)``: 2 x 8 x n bytes per call (read a, write b);
-    - triad, ``a = b + s*c`` as ``np.multiply(c, s, out=a); np.add(a, b, out=a)``: 3 x 8 x n bytes
-      (read b, read c, write a). The two passes run chunk by chunk (a chunk of ``a`` fits in L2)
-      so ``a`` is re-read from cache, not DRAM, and DRAM traffic is what STREAM counts. Like
-      STREAM, the write-allocate read of the destination is not counted, so this is a lower bound
-      of the traffic.
-
-    One thread per usable core (``threads``; NumPy releases the GIL inside ufuncs), each working
-    on its own contiguous slice, as STREAM's OpenMP loop does.
+    One thread per usable core (``threads``; NumPy releases the GIL inside ufuncs), each working on its
+    own contiguous slice, as STREAM's OpenMP loop does.
     """
-    if kind not in _STREAM_BYTES:
-        raise Unsupported(f"STREAM kind {kind!r}: one of {', '.join(_STREAM_BYTES)}")
+    if kind not in STREAM_KERNELS:
+        raise Unsupported(f"STREAM kind {kind!r}: one of {', '.join(STREAM_KERNELS)}")
     cpu = detect_cpu()
     llc = int(cache_bytes or cpu.l3_bytes or cpu.l2_bytes or 32 * 2**20)
     n = int(n or max(4 * llc // 8, 2**20))
-    arrays = 3 if kind == "triad" else 2
+    arrays = STREAM_KERNELS[kind]
     if cpu.memory_bytes and arrays * 8 * n > cpu.memory_bytes // 2:
         raise Unsupported(f"STREAM n={n}: {arrays} arrays of {8 * n / 1e9:.3g} GB exceed half the RAM")
     threads = int(threads or compute_cores(cpu))
     threads = max(1, min(threads, n // 1024 or 1))
     a = np.full(n, 1.0)
     b = np.full(n, 2.0)
-    c = np.full(n, 0.5) if kind == "triad" else None
+    c = np.full(n, 0.5) if arrays == 3 else None
     scalar = 3.0
-    chunk = max(4096, min(cpu.l2_bytes or 2**18, 2**20) // 2 // 8)
+    work = _stream_kernel(kind, scalar)
     bounds = [n * t // threads for t in range(threads + 1)]
-    if kind == "copy":
-        pieces = [[(a[lo:hi], b[lo:hi])] for lo, hi in zip(bounds, bounds[1:])]
-
-        def work(views) -> None:
-            for src, dst in views:
-                np.copyto(dst, src)
-    else:
-        pieces = [
-            [(a[i:min(i + chunk, hi)], b[i:min(i + chunk, hi)], c[i:min(i + chunk, hi)])
-             for i in range(lo, hi, chunk)]
-            for lo, hi in zip(bounds, bounds[1:])
-        ]
-
-        def work(views) -> None:
-            for a_i, b_i, c_i in views:
-                np.multiply(c_i, scalar, out=a_i)
-                np.add(a_i, b_i, out=a_i)
+    pieces = [(a[lo:hi], b[lo:hi], c[lo:hi] if c is not None else None,
+               np.empty(_TRIAD_CHUNK) if kind == "triad" else None)
+              for lo, hi in zip(bounds, bounds[1:])]
 
     with contextlib.ExitStack() as stack:
         if threads == 1:
             def call() -> None:
-                work(pieces[0])
+                work(*pieces[0])
         else:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=threads))
 
             def call() -> None:
-                for future in [pool.submit(work, views) for views in pieces]:
+                for future in [pool.submit(work, *piece) for piece in pieces]:
                     future.result()
         samples = measure(call, budget_s=budget_s, warmup=2)
-    work_bytes = float(_STREAM_BYTES[kind] * 8 * n)
-    counted = "2 x 8 x n (read a, write b)" if kind == "copy" else "3 x 8 x n (read b, read c, write a)"
+    work_bytes = float(arrays * 8 * n)
+    counted = {"copy": "read b, write a", "scale": "read b, write a", "add": "read b, read c, write a",
+               "triad": "read b, read c, write a"}[kind]
     return BenchResult(
         name=f"stream-{kind}", rate=work_bytes / samples.median, unit="B/s", size=n,
         samples=samples, backend="numpy", threads=threads, work=work_bytes,
-        notes=f"float64 arrays of {8 * n / 2**20:.0f} MiB (LLC {llc / 2**20:.3g} MiB); bytes = {counted}, "
-              "as STREAM counts (write-allocate not counted)",
+        notes=f"float64 arrays of {8 * n / 2**20:.0f} MiB (LLC {llc / 2**20:.3g} MiB); one pass; bytes = "
+              f"{arrays} x 8 x n ({counted}), as STREAM counts (write-allocate not counted)",
     )
 
 
@@ -534,8 +554,7 @@ def run_all(*, budget_s: float = 1.0, gpu: bool = True) -> list[BenchResult]:
     """
     jobs: list[Callable[[], BenchResult]] = [
         *(lambda p=p: gemm(p, budget_s=budget_s) for p in GEMM_PRECISIONS),
-        lambda: stream("copy", budget_s=budget_s),
-        lambda: stream("triad", budget_s=budget_s),
+        *(lambda k=k: stream(k, budget_s=budget_s) for k in STREAM_KERNELS),
     ]
     if gpu and cuda_available():
         jobs += [lambda p=p: gpu_gemm(p, budget_s=budget_s) for p in GPU_GEMM_PRECISIONS]

@@ -1,7 +1,9 @@
 """This machine as a chipfit device, and its calibration profile.
 
 The device's figures are detected (cores, clock, ISA, caches, memory) and derived (peaks, with the
-arithmetic); its memory bandwidth is measured (STREAM triad), never looked up. A calibration
+arithmetic); its memory bandwidth is measured (STREAM triad), never looked up, and only when a run
+needs it: registering the device runs no benchmark; the figures are cached in the user's cache dir
+(``CHIPFIT_CACHE_DIR``, default ``~/.cache/chipfit``) with when they were measured. A calibration
 profile (``chipfit calibrate``) adds efficiencies fitted to real runs; it lives in the user's data
 dir (``CHIPFIT_DATA_DIR``, default ``~/.local/share/chipfit``), one JSON file per machine.
 """
@@ -55,26 +57,86 @@ def save_profile(machine: str, profile: dict[str, Any]) -> Path:
     return path
 
 
-def measured_bandwidth(machine: str, profile: dict[str, Any] | None) -> tuple[float, str]:
-    """Memory bandwidth in bytes/s and how it was measured: the profile's, else a quick cached STREAM triad."""
-    if profile and profile.get("memory_bandwidth"):
-        return profile["memory_bandwidth"], f"STREAM triad measured by chipfit calibrate on {profile['created']}"
-    cache = _cache_dir() / f"stream-{machine}.json"
-    try:
-        cached = json.loads(cache.read_text())
-        return cached["rate"], f"quick STREAM triad measured on {cached['created']} (run chipfit calibrate to refine)"
-    except (OSError, ValueError, KeyError):
-        pass
-    from chipfit_localhost.microbench import stream
+def measured_path(machine: str) -> Path:
+    """Where this machine's measured figures (STREAM) are cached: the user's cache dir (``CHIPFIT_CACHE_DIR``)."""
+    return _cache_dir() / f"measured-{machine}.json"
 
-    result = stream("triad", budget_s=0.3)
-    created = datetime.date.today().isoformat()
+
+def load_measured(machine: str) -> dict[str, Any] | None:
+    """The cached measured figures of this machine, or None when none are cached (or the file is unreadable)."""
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"rate": result.rate, "created": created}))
+        cached = json.loads(measured_path(machine).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or not isinstance(cached.get("stream"), dict) or "triad" not in cached["stream"]:
+        return None
+    return cached
+
+
+def measure_figures(machine: str, *, budget_s: float = 0.3) -> dict[str, Any]:
+    """Measure this machine's STREAM kernels now (a few seconds), cache them and return them.
+
+    Called when a run needs the figures (an estimate, ``chipfit calibrate``), never while registering.
+    """
+    from chipfit_localhost.load import LoadWatch
+    from chipfit_localhost.microbench import STREAM_KERNELS, stream
+
+    watch = LoadWatch().start()
+    results = {kind: stream(kind, budget_s=budget_s) for kind in STREAM_KERNELS}
+    figures = {
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "stream": {kind: result.rate for kind, result in results.items()},
+        "cv": {kind: result.samples.cv for kind, result in results.items()},
+        "array_bytes": 8 * results["triad"].size,
+        "load": watch.stop(),
+    }
+    path = measured_path(machine)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(figures, indent=2))
+        temporary.replace(path)
     except OSError:
         pass
-    return result.rate, f"quick STREAM triad measured on {created} (run chipfit calibrate to refine)"
+    return figures
+
+
+def _stream_text(figures: dict[str, Any]) -> str:
+    rates = ", ".join(f"{kind} {rate / 1e9:.3g} GB/s" for kind, rate in figures["stream"].items())
+    from chipfit_localhost.load import describe, is_high
+
+    load = figures.get("load")
+    busy = f"; the machine was busy ({describe(load)}): figures low" if is_high(load) else (
+        f"; {describe(load)}" if load else "")
+    return f"STREAM ({rates}; bytes as STREAM counts them, one pass per kernel){busy}"
+
+
+def measured_bandwidth(machine: str, profile: dict[str, Any] | None, *,
+                       measure: bool = False) -> tuple[float | None, str]:
+    """Memory bandwidth in bytes/s and how it was measured: the profile's, else the cached STREAM
+    triad, else (``measure``) a STREAM run now, else None: "not measured yet"."""
+    if profile and profile.get("memory_bandwidth"):
+        return profile["memory_bandwidth"], f"STREAM triad measured by chipfit calibrate on {profile['created']}"
+    figures = load_measured(machine)
+    if figures is None and measure:
+        figures = measure_figures(machine)
+    if figures is None:
+        return None, ("not measured yet: STREAM is run when a run first needs it (an estimate, chipfit run or "
+                      f"calibrate) and cached in {measured_path(machine)}")
+    return figures["stream"]["triad"], (f"triad, measured on this machine {figures['measured_at']}: "
+                                        f"{_stream_text(figures)}; cached in {measured_path(machine)}")
+
+
+def with_measured_bandwidth(device: Device) -> Device:
+    """``device`` (this machine's CPU) with its memory bandwidth measured now if it was not yet (cached)."""
+    import attrs
+
+    if device.memory_bandwidth is not None:
+        return device
+    from chipfit_localhost.detect import detect_cpu, machine_key
+
+    bandwidth, how = measured_bandwidth(machine_key(detect_cpu()), None, measure=True)
+    return attrs.evolve(device, memory_bandwidth=bandwidth, sources={**device.sources, "memory_bandwidth": how})
 
 
 def _with_measured_floor(peaks: dict[str, tuple[float, str]], measured: dict[str, float]) -> dict:
@@ -101,16 +163,21 @@ def efficiency_from(profile: dict[str, Any] | None) -> Efficiency | None:
     )
 
 
-def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = None) -> Device:
-    """This machine's CPU as a measurable device (the profile's efficiencies when there is one)."""
-    from chipfit_localhost.detect import cpu_peaks, detect_cpu, machine_key
+def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = None, measure: bool = False) -> Device:
+    """This machine's CPU as a measurable device (the profile's efficiencies when there is one).
+
+    Registration runs no benchmark: the memory bandwidth is the profile's or the cached STREAM figure,
+    and None ("not measured yet") without either, unless ``measure`` (a run that needs it) measures it now.
+    """
+    from chipfit_localhost.detect import cpu_peaks, detect_cpu, machine_key, on_chip_share
 
     cpu = detect_cpu()
     machine = machine or machine_key(cpu)
     if profile is None:
         profile = load_profile(machine)
     peaks = _with_measured_floor(cpu_peaks(cpu), (profile or {}).get("measured_peaks", {}))
-    bandwidth, how = measured_bandwidth(machine, profile)
+    bandwidth, how = measured_bandwidth(machine, profile, measure=measure)
+    on_chip, on_chip_how = on_chip_share(cpu)
     cores = cpu.affinity_cores or cpu.physical_cores
     general = cores * cpu.max_hz * GENERAL_IPC if cpu.max_hz else None
     derivations = {f"peak_ops.{precision}": text for precision, (_, text) in peaks.items()}
@@ -120,7 +187,7 @@ def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = No
     sources = {
         "memory_bandwidth": how,
         "memory_capacity": "psutil.virtual_memory().total on this machine",
-        "on_chip_memory": "py-cpuinfo last-level cache size on this machine",
+        "on_chip_memory": f"this process's share of the last-level cache (sysfs on this machine): {on_chip_how}",
         "capabilities": "a general-purpose CPU runs training, inference and a compiler",
     }
     return Device(
@@ -137,12 +204,12 @@ def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = No
         capabilities=["training", "inference", "general-purpose"] if general else ["training", "inference"],
         runtimes=["onnxruntime", "numpy"],
         general_ops=general,
-        on_chip_memory=float(cpu.l3_bytes or cpu.l2_bytes or 0) or None,
+        on_chip_memory=on_chip,
         efficiency=efficiency_from(profile),
         measurable=True,
         sources=sources,
         derivations=derivations,
-        unconfirmed={"general_ops", "segment", *derivations},
+        unconfirmed={"general_ops", "segment", *derivations, *(["on_chip_memory"] if cpu.virtual_machine else [])},
         notes=f"Detected on this machine ({machine}); power is unknown, so energy is unavailable unless RAPL is "
               "readable during a measured run. Peaks assume the vector units' documented widths; "
               "calibration (chipfit calibrate) measures what they sustain.",

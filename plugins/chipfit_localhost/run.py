@@ -100,45 +100,100 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child(graph: str, batch: int, budget_s: float, threads: int, results) -> None:
-    """The child process: build, open, feed, time; put a summary (or an error) on ``results``."""
+#: How a graph is quantised to INT8 for a measured INT8 run (ONNX Runtime's quantisation tool).
+QUANTISATIONS = ("static", "dynamic")
+
+#: Batches of random inputs static quantisation calibrates its activation ranges on. The ranges matter
+#: for accuracy, not for speed: an INT8 run times the same kernels whatever the ranges.
+_CALIBRATION_BATCHES = 4
+
+
+def _quantised(model, feeds: dict, mode: str, folder: str) -> str:
+    """The model quantised to INT8 by ONNX Runtime (``static``: QDQ, activations and weights int8 with
+    ranges calibrated on random inputs; ``dynamic``: weights int8, activation ranges computed per
+    call); returns the quantised model's path."""
+    import numpy as np
+    import onnx
+    from onnxruntime import quantization
+
+    source, target = os.path.join(folder, "model.onnx"), os.path.join(folder, f"model-int8-{mode}.onnx")
+    onnx.save(model, source)
+    if mode == "dynamic":
+        quantization.quantize_dynamic(source, target, weight_type=quantization.QuantType.QInt8)
+        return target
+
+    class RandomInputs(quantization.CalibrationDataReader):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(1)
+            self.batches = iter([{name: (rng.standard_normal(value.shape).astype(value.dtype)
+                                         if np.issubdtype(value.dtype, np.floating) else value)
+                                  for name, value in feeds.items()} for _ in range(_CALIBRATION_BATCHES)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantization.quantize_static(source, target, RandomInputs(), quant_format=quantization.QuantFormat.QDQ,
+                                 activation_type=quantization.QuantType.QInt8,
+                                 weight_type=quantization.QuantType.QInt8)
+    return target
+
+
+def _child_main(target, args: tuple, results) -> None:
+    """A child process: run ``target(*args)`` and put its answer (or the error it raised) on ``results``."""
     _die_with_parent()
     try:
-        import numpy
-        import onnxruntime
-
-        from chipfit_localhost.timing import measure
-
-        model, dims = _load(graph)
-        feeds = _feeds(model, batch, dims)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        session.run(None, feeds)  # the first run allocates: not timed
-        energy_before, wall_before = _energy_counter(), time.perf_counter()
-        samples = measure(lambda: session.run(None, feeds), budget_s=budget_s)
-        energy_after, wall = _energy_counter(), time.perf_counter() - wall_before
-        energy = None
-        if energy_before is not None and energy_after is not None:
-            used = energy_after - energy_before
-            if used < 0:  # the counter wrapped
-                used += float(_RAPL_RANGE.read_text()) * 1e-6
-            energy = {"joules": used, "seconds": wall, "calls": len(samples.seconds)}
-        results.put({
-            "summary": samples.summary(),
-            "energy": energy,
-            "environment": {
-                "runtime": f"onnxruntime {onnxruntime.__version__}",
-                "provider": "CPUExecutionProvider",
-                "threads": threads,
-                "numpy": numpy.__version__,
-                "python": platform.python_version(),
-                "rapl": "readable" if energy is not None else "not readable: energy unavailable",
-            },
-        })
+        results.put(target(*args))
     except BaseException as error:  # report anything; the parent turns it into a failed row
         results.put({"error": f"{type(error).__name__}: {error}"})
+
+
+def _measure_graph(graph: str, batch: int, budget_s: float, threads: int, quantise: str | None = None) -> dict:
+    """In the child: build, (quantise,) open, feed, time; the samples' summary, energy and environment."""
+    import tempfile
+
+    import numpy
+    import onnxruntime
+
+    from chipfit_localhost.timing import measure
+
+    model, dims = _load(graph)
+    feeds = _feeds(model, batch, dims)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if quantise:
+        with tempfile.TemporaryDirectory(prefix="chipfit-int8-") as folder:
+            session = onnxruntime.InferenceSession(_quantised(model, feeds, quantise, folder), options,
+                                                   providers=["CPUExecutionProvider"])
+    else:
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options,
+                                               providers=["CPUExecutionProvider"])
+    session.run(None, feeds)  # the first run allocates: not timed
+    energy_before, wall_before = _energy_counter(), time.perf_counter()
+    samples = measure(lambda: session.run(None, feeds), budget_s=budget_s)
+    energy_after, wall = _energy_counter(), time.perf_counter() - wall_before
+    energy = None
+    if energy_before is not None and energy_after is not None:
+        used = energy_after - energy_before
+        if used < 0:  # the counter wrapped
+            used += float(_RAPL_RANGE.read_text()) * 1e-6
+        energy = {"joules": used, "seconds": wall, "calls": len(samples.seconds)}
+    return {
+        "summary": samples.summary(),
+        "energy": energy,
+        "environment": {
+            "runtime": f"onnxruntime {onnxruntime.__version__}",
+            "provider": "CPUExecutionProvider",
+            "threads": threads,
+            "numpy": numpy.__version__,
+            "python": platform.python_version(),
+            "rapl": "readable" if energy is not None else "not readable: energy unavailable",
+            **({"quantisation": f"onnxruntime.quantization {quantise}: int8 weights"
+                + (" and activations (QDQ, ranges calibrated on random inputs)" if quantise == "static"
+                   else ", activations quantised per call")} if quantise else {}),
+        },
+    }
 
 
 def available_cores() -> int:
@@ -147,13 +202,31 @@ def available_cores() -> int:
 
 
 def run_graph(graph: str, *, batch: int, budget_s: float, threads: int | None = None,
-              timeout_s: float | None = None) -> dict[str, Any]:
-    """Time a graph at a batch size in a child process; the child's summary, or :class:`RunFailure`."""
+              timeout_s: float | None = None, quantise: str | None = None) -> dict[str, Any]:
+    """Time a graph at a batch size in a child process; the child's summary, or :class:`RunFailure`.
+
+    ``quantise`` (``static`` or ``dynamic``) runs the graph quantised to INT8 by ONNX Runtime. The
+    outcome's ``load`` is the machine's load during the run (:mod:`chipfit_localhost.load`).
+    """
+    if quantise is not None and quantise not in QUANTISATIONS:
+        raise RunFailure(f"quantisation {quantise!r}: one of {', '.join(QUANTISATIONS)}")
     threads = threads or available_cores()
-    timeout_s = timeout_s or budget_s * 3 + STARTUP_ALLOWANCE_S
+    return run_in_child(_measure_graph, (graph, batch, budget_s, threads, quantise),
+                        timeout_s=timeout_s or budget_s * 3 + STARTUP_ALLOWANCE_S)
+
+
+def run_in_child(target, args: tuple, *, timeout_s: float) -> dict[str, Any]:
+    """Run ``target(*args)`` (a module-level function returning a dict) in a spawned child process.
+
+    The child dies with this process; a child that crashes, hangs past ``timeout_s`` or raises is a
+    :class:`RunFailure` saying which. The answer gains ``load``: the machine's load while it ran.
+    """
+    from chipfit_localhost.load import LoadWatch
+
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_child, args=(graph, batch, budget_s, threads, results), daemon=True)
+    child = context.Process(target=_child_main, args=(target, args, results), daemon=True)
+    watch = LoadWatch().start()
     child.start()
     deadline = time.monotonic() + timeout_s
     try:
@@ -174,4 +247,5 @@ def run_graph(graph: str, *, batch: int, budget_s: float, threads: int | None = 
             child.join()
     if "error" in outcome:
         raise RunFailure(outcome["error"])
+    outcome["load"] = watch.stop()
     return outcome

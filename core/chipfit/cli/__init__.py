@@ -11,7 +11,7 @@ One module per group of commands; each adds its commands to the group :data:`cli
 - :mod:`~chipfit.cli.fit`: ``fit``
 - :mod:`~chipfit.cli.run`: ``run`` (and the run-and-record steps ``measure`` shares)
 - :mod:`~chipfit.cli.measure`: ``measure``, ``node-resources``
-- :mod:`~chipfit.cli.calibration`: ``calibrate``, ``validate``
+- :mod:`~chipfit.cli.calibration`: ``validate`` (``calibrate`` comes from the localhost plugin, through ``chipfit_register_commands``)
 - :mod:`~chipfit.cli.new_plugin`: ``new-plugin``
 - :mod:`~chipfit.cli.runs`: ``runs list|show|diff|export|import``, ``report``
 

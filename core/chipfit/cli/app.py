@@ -74,7 +74,8 @@ class Context:
 
 
 class ChipfitGroup(click.Group):
-    """A click group that turns chipfit's bad-input errors into a message and exit status 2."""
+    """A click group that turns chipfit's bad-input errors into a message and exit status 2, and that
+    adds the commands plugins register (``chipfit_register_commands``) to its own."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -82,6 +83,59 @@ class ChipfitGroup(click.Group):
         except ChipfitError as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(2)
+
+    def _context(self, ctx: click.Context) -> Context:
+        """The command line's shared :class:`Context`, made from the options parsed so far (``-p``)."""
+        root = ctx.find_root()
+        if not isinstance(root.obj, Context):
+            params = root.params or {}
+            root.obj = Context(tuple(params.get("plugin_args") or ()), store=params.get("store"),
+                               quiet=bool(params.get("quiet")))
+        return root.obj
+
+    def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """The commands plugins register, by name (asked of the plugins once per command line)."""
+        root = ctx.find_root()
+        if "chipfit.plugin_commands" not in root.meta:
+            root.meta["chipfit.plugin_commands"] = {}  # set first: a plugin command listing commands finds it
+            root.meta["chipfit.plugin_commands"] = registered_commands(self._context(ctx).pm, set(self.commands))
+        return root.meta["chipfit.plugin_commands"]
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        """chipfit's own command, else a plugin's."""
+        return super().get_command(ctx, cmd_name) or self.plugin_commands(ctx).get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """chipfit's commands and the plugins' (a plugin that fails here is a warning: --help still shows)."""
+        try:
+            extra = self.plugin_commands(ctx)
+        except ChipfitError as error:
+            click.echo(f"chipfit: warning: {error}", err=True)
+            extra = {}
+        return sorted({*super().list_commands(ctx), *extra})
+
+
+def registered_commands(pm, taken: set[str]) -> dict[str, click.Command]:
+    """Ask each plugin's ``chipfit_register_commands`` for its commands, through pluggy, one plugin at a time
+    (so a name clash or an error names the plugin); ``taken`` are chipfit's own command names."""
+    caller = pm.hook.chipfit_register_commands
+    impls = caller.get_hookimpls()
+    found: dict[str, tuple[click.Command, str]] = {}
+    for impl in impls:
+        group = click.Group(impl.plugin_name)
+        others = [other.plugin for other in impls if other.plugin is not impl.plugin]
+        try:
+            pm.subset_hook_caller("chipfit_register_commands", remove_plugins=others)(cli=group)
+        except Exception as error:  # noqa: BLE001 - a plugin's bug, named
+            raise PluginError(f"plugin {impl.plugin_name!r} raised in chipfit_register_commands: "
+                              f"{type(error).__name__}: {error}") from None
+        for name, command in group.commands.items():
+            if name in taken:
+                raise PluginError(f"plugin {impl.plugin_name!r} registers a command {name!r}, which is chipfit's own")
+            if name in found:
+                raise PluginError(f"plugins {found[name][1]!r} and {impl.plugin_name!r} both register a command {name!r}")
+            found[name] = (command, impl.plugin_name)
+    return {name: command for name, (command, _) in found.items()}
 
 
 @click.group(cls=ChipfitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +154,8 @@ def cli(ctx: click.Context, plugin_args: tuple[str, ...], store: str | None, qui
     from chipfit.hookcall import watch_ctrl_c
 
     watch_ctrl_c()  # a plugin raising KeyboardInterrupt fails its cells; a real Ctrl-C stops the run
-    ctx.obj = Context(plugin_args, store=store, quiet=quiet)
+    if not isinstance(ctx.obj, Context):  # made already where a plugin's command was looked up
+        ctx.obj = Context(plugin_args, store=store, quiet=quiet)
     ctx.call_on_close(ctx.obj.stop_progress)
 
 
@@ -199,12 +254,3 @@ def pick_renderer(obj: Context, fmt: str | None, output: str | None = None):
 def show_progress(message: str) -> None:
     """A long step begins (measuring a cell, calibrating): shown on a terminal, unless --quiet."""
     click.get_current_context().find_object(Context).progress(message)
-
-
-def localhost_calibration():
-    """The localhost plugin's calibration module (calibrate, validate); bad input if it is not installed."""
-    try:
-        from chipfit_localhost import calibration
-    except ImportError as error:
-        raise ChipfitError(f"calibration needs the chipfit_localhost plugin: {error}") from None
-    return calibration

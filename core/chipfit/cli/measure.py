@@ -16,9 +16,11 @@ from chipfit.cli.run import command_line, executor_options, finish, run_spec
 @cli.command()
 @click.argument("device")
 @click.argument("workloads", nargs=-1, required=True)
-@click.option("--scenario", type=click.Choice(["single-stream", "offline", "server"]), default="single-stream",
-              show_default=True)
-@click.option("--batch", type=int, help="Samples per batch (offline and server).")
+@click.option("--scenario", type=click.Choice(["single-stream", "offline", "server", "training"]),
+              default="single-stream", show_default=True, help="training: a measured training step (the train extra).")
+@click.option("--batch", type=int, help="Samples per batch (offline, server and training).")
+@click.option("--precision", help="Measure in this precision: the graph's, or int8 (the fp32 graph quantised by "
+                                  "ONNX Runtime, static) on localhost-cpu.")
 @click.option("--budget", type=float, default=2.0, show_default=True, callback=checked_budget,
               help="Seconds of timing per workload (finite, > 0).")
 @click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Bind a model file's symbolic dimension.")
@@ -26,7 +28,8 @@ from chipfit.cli.run import command_line, executor_options, finish, run_spec
 @click.option("-o", "--output", help="Write the report to this file.")
 @executor_options
 @click.pass_obj
-def measure(obj: Context, device, workloads, scenario, batch, budget, dims, fmt, output, **where_to_run) -> None:
+def measure(obj: Context, device, workloads, scenario, batch, precision, budget, dims, fmt, output,
+            **where_to_run) -> None:
     """Run WORKLOADS for real on DEVICE (e.g. localhost-cpu), beside the model's estimate and its error.
 
     WORKLOADS are ids or model files (.onnx). Ctrl-C keeps the rows already measured. DEVICE may be on
@@ -36,7 +39,7 @@ def measure(obj: Context, device, workloads, scenario, batch, budget, dims, fmt,
 
     renderer = pick_renderer(obj, fmt, output)
     group = GroupSpec(id="measure", devices=[device], workloads=list(workloads), scenario=scenario, batch=batch,
-                      dims=parse_dims(dims))
+                      precision=precision, dims=parse_dims(dims))
     spec = Spec(title=f"{device}: measured and modelled", groups=[group], measure=[device], measure_budget_s=budget)
     report, recorder = run_spec(obj, spec, where="command line", command=command_line(), **where_to_run)
     finish(obj, renderer, report, output, recorder)
