@@ -331,6 +331,10 @@ NON_NEGATIVE = frozenset({
 })
 
 
+#: Metrics whose value is text: the bound, and training's activation recomputation.
+TEXT_METRICS = ("bound", "recompute")
+
+
 def value_problem(key: str, value: Any) -> str | None:
     """What is wrong with one metric value of a row (not a finite number, or a negative quantity), or None.
 
@@ -340,7 +344,7 @@ def value_problem(key: str, value: Any) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
-        return None if key == "bound" else f"metric {key!r} = {value!r}: a number was expected"
+        return None if key in TEXT_METRICS else f"metric {key!r} = {value!r}: a number was expected"
     if not isinstance(value, (int, float)):
         return f"metric {key!r} is a {type(value).__name__}, not a number"
     try:
