@@ -11,6 +11,8 @@ measures a device takes part.
 
 from __future__ import annotations
 
+from chipfit.units import duration
+
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
@@ -93,9 +95,9 @@ def validation_text(summary: dict) -> str:
     def percent(value):
         return "-" if value is None else f"{value:+.1%}"
 
-    table = [[r["device"], r["workload"], f"{r['measured_s'] * 1e3:.3g} ms" + (" (busy)" if r["busy"] else ""),
-              f"{r['model_s'] * 1e3:.3g} ms ({r['model_source']})", percent(r["model_error"]),
-              f"{r['default_s'] * 1e3:.3g} ms", percent(r["default_error"])] for r in summary["rows"]]
+    table = [[r["device"], r["workload"], f"{duration(r['measured_s'])}" + (" (busy)" if r["busy"] else ""),
+              f"{duration(r['model_s'])} ({r['model_source']})", percent(r["model_error"]),
+              f"{duration(r['default_s'])}", percent(r["default_error"])] for r in summary["rows"]]
     text = tabulate.tabulate(table, headers=["device", "workload", "measured", "model", "signed error",
                                              "default model", "signed error"], disable_numparse=True) + "\n"
     for failure in summary["failures"]:

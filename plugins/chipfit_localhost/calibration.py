@@ -18,6 +18,8 @@ or steal time that :func:`chipfit_localhost.load.is_high` calls high).
 
 from __future__ import annotations
 
+from chipfit.units import duration
+
 import datetime
 import math
 import tempfile
@@ -205,7 +207,7 @@ def fit_with_warnings(device, measured: dict[str, float], workloads: dict, gemm_
         warnings.append(f"the fitted efficiency scale {scale:.2f} is at the edge of its search range "
                         f"{_SCALES[0]:.2f}..{_SCALES[-1]:.2f}: the model cannot fit these runs well")
     if overhead >= _OVERHEADS[-1] or (overhead == 0.0 and len(measured) > 0):
-        warnings.append(f"the fitted overhead {overhead * 1e6:.3g} µs/operator is at the edge of its search range "
+        warnings.append(f"the fitted overhead {duration(overhead)}/operator is at the edge of its search range "
                         f"0..{_OVERHEADS[-1] * 1e6:.0f} µs")
     capped = sorted([str(p) for p, e in gemm_efficiency.items() if e * scale >= 1.0]
                     + [c for c, e in class_efficiency.items() if e * scale >= 1.0])

@@ -9,6 +9,8 @@ whole profile.
 
 from __future__ import annotations
 
+from chipfit.units import duration
+
 import json
 
 import click
@@ -28,16 +30,16 @@ def calibration_text(profile: dict) -> str:
     fitted = profile["fitted_efficiency"]
     lines = [f"fitted on {', '.join(profile['calibration_set'])} ({profile['machine']}): compute efficiency "
              f"{fitted['compute']:.3g} (fp32), memory {fitted['memory']:.3g}, overhead "
-             f"{fitted['overhead_s'] * 1e6:.3g} µs/operator"]
+             f"{duration(fitted['overhead_s'])}/operator"]
     for ident, fit in profile["fit"].items():
-        lines.append(f"  {ident}: measured {fit['measured_s'] * 1e3:.3g} ms, fitted model {fit['calibrated_s'] * 1e3:.3g} ms "
-                     f"({fit['calibrated_s'] / fit['measured_s'] - 1:+.1%}), default model {fit['default_s'] * 1e3:.3g} ms "
+        lines.append(f"  {ident}: measured {duration(fit['measured_s'])}, fitted model {duration(fit['calibrated_s'])} "
+                     f"({fit['calibrated_s'] / fit['measured_s'] - 1:+.1%}), default model {duration(fit['default_s'])} "
                      f"({fit['default_s'] / fit['measured_s'] - 1:+.1%})")
     lines.append(f"held out (not fitted on): {', '.join(profile['held_out_set'])}")
     for row in profile["held_out"]:
-        lines.append(f"  {row['workload']}: measured {row['measured_s'] * 1e3:.3g} ms, fitted model "
-                     f"{row['calibrated_s'] * 1e3:.3g} ms ({row['calibrated_error']:+.1%}), default model "
-                     f"{row['default_s'] * 1e3:.3g} ms ({row['default_error']:+.1%})")
+        lines.append(f"  {row['workload']}: measured {duration(row['measured_s'])}, fitted model "
+                     f"{duration(row['calibrated_s'])} ({row['calibrated_error']:+.1%}), default model "
+                     f"{duration(row['default_s'])} ({row['default_error']:+.1%})")
     errors = profile["held_out_error"]
     lines.append(f"held-out geometric-mean absolute error, exp(mean |ln(model/measured)|) - 1: fitted "
                  f"{errors['calibrated']['geomean_abs_error']:.1%}, defaults {errors['default']['geomean_abs_error']:.1%}")

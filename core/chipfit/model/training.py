@@ -66,7 +66,7 @@ def _training(device: Device, workload: Workload, scenario: Scenario, precision:
         f"step of {batch} samples on one device: {duration(step.time_s)} ({step.bound}-bound)"
         + (f"; ring all-reduce of {si_number(gradient_bytes, 'B')} of gradients over {count} devices at "
            f"{_figure(device, 'interconnect_bandwidth', device.interconnect_bandwidth, 'B/s')} per direction "
-           f"+ {2 * (count - 1)} x {latency_s * 1e6:g} µs per message (assumed): {duration(sync_s)}"
+           f"+ {2 * (count - 1)} x {duration(latency_s)} per message (assumed): {duration(sync_s)}"
            if count > 1 else ""),
         f"time = {steps:.4g} steps x {duration(step.time_s + sync_s)} = {duration(time_s)} on {count} x {device.name}",
         f"capacity used: {si_number(ops_total, 'ops')} / ({count} x "
