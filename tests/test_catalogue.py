@@ -80,6 +80,19 @@ def test_unusual_lets_a_deliberate_outlier_through(tmp_path):
     assert check_datasheet(_sheet(tmp_path, text)) == []
 
 
+def test_a_device_whose_maker_publishes_no_power_leaves_it_out(tmp_path, cli):
+    """No power_w: the device loads with power unknown, and its energy metrics are unavailable, not guessed."""
+    from chipfit.datasheets import load_devices
+
+    text = GOOD.replace("power_w = 10\n", "").replace('power_w = "ACME NPU 1 datasheet rev 2, table 3"\n', "")
+    path = _sheet(tmp_path, text)
+    [device] = load_devices(path)
+    assert device.power is None and check_datasheet(path) == []
+    result = cli("show", "google-cloud-tpu-v5p", "--format", "json")
+    assert_clean(result)
+    assert json.loads(result.output)["power"] is None
+
+
 def test_chipfit_check_passes_on_the_catalogue(cli):
     result = cli("check")
     assert_clean(result)

@@ -13,9 +13,7 @@ from chipfit import published
 from chipfit.errors import ChipfitError, SpecError
 
 #: Devices a row may name before the catalogue has them (id -> why); their rows are not checked.
-NOT_IN_CATALOGUE: dict[str, str] = {
-    "google-cloud-tpu-v6e": "Google publishes no per-chip power for TPU v6e (Trillium), and a datasheet entry needs power_w",
-}
+NOT_IN_CATALOGUE: dict[str, str] = {}
 
 GOOD_ROW = """
 [[result]]
@@ -140,6 +138,39 @@ def test_a_bad_value_names_file_line_row_and_field(tmp_path, changes, fragments)
     key = next(iter(changes))
     line = text.splitlines()[error.line - 1] if error.line else ""
     assert line.startswith(key), (error.line, line)
+
+
+TRAINING_ROW = GOOD_ROW.replace('benchmark = "resnet50"', 'benchmark = "gpt3"').replace(
+    'workload = "resnet-50"', 'workload = "gpt-3-175b-pretrain"').replace(
+    'scenario = "offline"', 'scenario = "training"').replace('metric = "throughput_sps"', 'metric = "time_to_train_s"')
+
+
+def test_a_training_row_may_give_its_own_batch_and_tokens(tmp_path):
+    text = TRAINING_ROW.replace("value = 1000.0\n", "value = 1000.0\nglobal_batch = 2048\ntokens = 1207959552\n")
+    (row,) = _load(tmp_path, text)
+    assert row.global_batch == 2048 and row.tokens == 1207959552
+    (plain,) = _load(tmp_path, TRAINING_ROW)
+    assert plain.global_batch is None and plain.tokens is None
+
+
+@pytest.mark.parametrize(("line", "field"), [
+    ("global_batch = 0", "global_batch"), ("global_batch = -8", "global_batch"),
+    ("tokens = 0.0", "tokens"), ("tokens = nan", "tokens"), ("tokens = inf", "tokens"),
+])
+def test_a_bad_batch_or_token_count_names_the_row_and_field(tmp_path, line, field):
+    row = TRAINING_ROW.replace('id = "row-one"', 'id = "row-two"').replace("value = 1000.0\n", f"value = 1000.0\n{line}\n")
+    text = TRAINING_ROW + row
+    error = _error(tmp_path, text)
+    assert "'row-two'" in str(error) and f"'{field}'" in str(error) and "positive" in str(error)
+    assert text.splitlines()[error.line - 1].startswith(field)
+
+
+@pytest.mark.parametrize(("line", "field"), [("global_batch = 2048", "global_batch"), ("tokens = 1e9", "tokens")])
+def test_only_a_training_row_may_give_its_own_batch_or_tokens(tmp_path, line, field):
+    text = _second_row(value=f"value = 1000.0\n{line}")
+    error = _error(tmp_path, text)
+    assert "'row-two'" in str(error) and f"'{field}'" in str(error) and "only a training row" in str(error)
+    assert text.splitlines()[error.line - 1].startswith(field)
 
 
 def test_a_missing_field_names_the_row_and_the_field(tmp_path):

@@ -8,7 +8,7 @@ import textwrap
 import attrs
 
 from chipfit import published, published_check
-from test_published import GOOD_ROW
+from test_published import GOOD_ROW, TRAINING_ROW
 
 
 def _rows(tmp_path, text):
@@ -54,3 +54,24 @@ def test_validate_published_prints_rows_and_summary(cli):
     document = json.loads(cli("validate", "--published", "--format", "json").stdout)
     assert document["summary"]["all"]["count"] == document["coverage"]["rows"] > 0
     assert {"published", "predicted", "error", "reason", "source"} <= set(document["rows"][0])
+
+
+def test_a_training_row_is_modelled_with_its_own_batch_and_tokens(tmp_path, catalogue, pm):
+    """Half the tokens at the workload's own batch: about half the time; the batch reaches the plan."""
+    base = TRAINING_ROW.replace('device = "nvidia-h100-sxm5"\ncount = 8', 'device = "nvidia-h100-sxm5"\ncount = 512') \
+        .replace('precision = "int8"', 'precision = "fp8"')
+    budget = catalogue.workloads["gpt-3-175b-pretrain"].token_budget
+    half = base.replace('id = "row-one"', 'id = "row-half"').replace(
+        "value = 1000.0\n", f"value = 1000.0\ntokens = {budget.tokens / 2}\n")
+    batch = base.replace('id = "row-one"', 'id = "row-batch"').replace(
+        "value = 1000.0\n", "value = 1000.0\nglobal_batch = 1536\n")
+    whole, halved, rebatched = published_check.check(catalogue, pm, _rows(tmp_path, base + half + batch))
+    assert halved.predicted == whole.predicted / 2
+    assert rebatched.predicted is not None and rebatched.predicted != whole.predicted
+
+
+def test_a_row_s_own_batch_on_a_workload_without_a_token_budget_is_not_checked(tmp_path, catalogue, pm):
+    text = TRAINING_ROW.replace('workload = "gpt-3-175b-pretrain"', 'workload = "resnet-50"').replace(
+        "value = 1000.0\n", "value = 1000.0\nglobal_batch = 256\n")
+    [checked] = published_check.check(catalogue, pm, _rows(tmp_path, text))
+    assert checked.predicted is None and "has no token budget" in checked.reason

@@ -2,7 +2,9 @@
 
 A datasheet file holds ``[[device]]`` tables; units are in the key names (``power_w``,
 ``memory_bandwidth_gb_s``, ``peak_tops``); a device with no memory of its own (weights streamed
-from the host) leaves out ``memory_capacity_gb`` and gives its host link as the bandwidth. Each figure names its source in ``[device.sources]``
+from the host) leaves out ``memory_capacity_gb`` and gives its host link as the bandwidth; a device
+whose maker publishes no power figure (Google's Cloud TPU v5p and v6e) leaves out ``power_w``, and its
+energy metrics are then unavailable rather than guessed. Each figure names its source in ``[device.sources]``
 (key: the field, or ``peak_tops.<precision>``), a computed figure shows its arithmetic in
 ``[device.derived]``, and ``unconfirmed = [...]`` lists figures no primary source confirmed.
 A vendor plugin's whole hook can be::
@@ -67,9 +69,9 @@ class DatasheetEntry:
     kind: str
     segment: str
     year: int
-    power_w: float
     memory_bandwidth_gb_s: float
     capabilities: list[str]
+    power_w: float | None = None
     memory_capacity_gb: float | None = None
     peak_tops: dict[str, float] = attrs.field(factory=dict)
     runtimes: list[str] = attrs.field(factory=list)

@@ -71,7 +71,11 @@ class PublishedResult:
     """One published figure: a benchmark run on a system of ``count`` catalogue devices.
 
     ``value`` is in the SI unit of ``metric`` (:data:`METRICS`); ``workload`` and ``device`` are
-    chipfit ids (the row is not checked while either is unknown to the catalogue).
+    chipfit ids (the row is not checked while either is unknown to the catalogue). ``global_batch``
+    and ``tokens``, on training rows only, are the submission's own global batch (sequences a step)
+    and tokens trained, read from its log: MLPerf Training lets each submitter choose the batch, and
+    the tokens to the target follow from it, so the row is modelled with them in place of the
+    workload's token budget.
     """
 
     id: str
@@ -89,6 +93,8 @@ class PublishedResult:
     value: float
     source: Source
     notes: str = ""
+    global_batch: int | None = None
+    tokens: float | None = None
 
 
 @attrs.frozen
@@ -124,6 +130,17 @@ def _kept_aside(row: PublishedResult, field: str) -> str | None:
     return None
 
 
+def _run_figure(row: PublishedResult, field: str) -> str | None:
+    value = getattr(row, field)
+    if value is None:
+        return None
+    if row.scenario != "training":
+        return f"only a training row may give its own {field} (this row's scenario is {row.scenario!r})"
+    if not math.isfinite(value) or value <= 0 or (field == "global_batch" and int(value) != value):
+        return f"must be a positive {'whole ' if field == 'global_batch' else ''}number, got {value!r}"
+    return None
+
+
 def _nonempty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -140,6 +157,8 @@ _CHECKS: tuple[tuple[str, Callable[[PublishedResult], str | None]], ...] = (
     ("precision", lambda row: _one_of(PRECISIONS)(row.precision)),
     ("count", lambda row: None if row.count >= 1 else f"must be at least 1, got {row.count}"),
     ("value", _value),
+    ("global_batch", lambda row: _run_figure(row, "global_batch")),
+    ("tokens", lambda row: _run_figure(row, "tokens")),
     *((name, lambda row, name=name: _nonempty(getattr(row, name)))
       for name in ("benchmark", "workload", "system", "submitter", "device")),
     *((f"source.{name}", lambda row, name=name: _nonempty(getattr(row.source, name)))

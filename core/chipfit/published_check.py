@@ -4,7 +4,8 @@
 :func:`chipfit.published.load` is modelled through the ``chipfit_estimate`` hook (so a device plugin's
 own model answers for its device) on the published system: same device, count, scenario and
 precision. A row whose workload or device is not in the catalogue, or that the model cannot run, is
-listed as not checked, with the reason. Rows that a default efficiency was derived from
+listed as not checked, with the reason. A training row that gives its own ``global_batch`` and
+``tokens`` (the submission's, from its log) is modelled with them in the workload's token budget. Rows that a default efficiency was derived from
 (:data:`chipfit.model.defaults.DERIVED_FROM`) are summarised apart from the rest, so the error on
 rows the model was not fitted to is always visible.
 """
@@ -19,7 +20,7 @@ import pluggy
 from chipfit.catalogue import Catalogue
 from chipfit.cells import estimate_cell
 from chipfit.published import PublishedResult, load
-from chipfit.records import Scenario
+from chipfit.records import Scenario, Workload
 from chipfit.validation import ErrorSummary, signed_error, summarize
 
 #: MLPerf Inference's server-scenario latency bounds (99th percentile), by benchmark, in seconds.
@@ -50,6 +51,18 @@ def _scenario(row: PublishedResult) -> Scenario:
     return Scenario(row.scenario, precision=row.precision, count=row.count, latency_target=target)
 
 
+def _as_run(row: PublishedResult, workload: Workload) -> Workload | str:
+    """The workload with the row's own global batch and tokens in its token budget (or why not)."""
+    if row.global_batch is None and row.tokens is None:
+        return workload
+    budget = workload.token_budget
+    if budget is None:
+        return f"the row gives its own global batch or tokens, but workload {workload.id!r} has no token budget"
+    budget = attrs.evolve(budget, global_batch=row.global_batch or budget.global_batch,
+                          tokens=row.tokens or budget.tokens)
+    return attrs.evolve(workload, token_budget=budget)
+
+
 def check(catalogue: Catalogue, pm: pluggy.PluginManager,
           rows: Iterable[PublishedResult] | None = None) -> list[Checked]:
     """Model every published row (the shipped file's unless ``rows`` is given)."""
@@ -66,6 +79,10 @@ def check(catalogue: Catalogue, pm: pluggy.PluginManager,
             continue
         if row.scenario == "server" and row.benchmark not in SERVER_LATENCY_S and workload.latency_target is None:
             out.append(Checked(row, reason=f"no server latency bound known for {row.benchmark}", derived_from=derived))
+            continue
+        workload = _as_run(row, workload)
+        if isinstance(workload, str):
+            out.append(Checked(row, reason=workload, derived_from=derived))
             continue
         result = estimate_cell(pm, device, workload, _scenario(row))
         value = result.metrics.get(row.metric) if result.ok else None
