@@ -191,10 +191,34 @@ def test_on_chip_memory_keeps_small_models_off_the_host_link(catalogue):
 
     from chipfit import Scenario, model
 
-    coral = catalogue.devices["google-coral-edge-tpu"]
+    # the fixed per-invocation time is left out here: this is about the kernels' traffic alone
+    coral = attrs.evolve(catalogue.devices["google-coral-edge-tpu"], invocation_overhead=None)
     mobilenet = catalogue.workloads["mobilenet-v2"]
     scenario = Scenario("single-stream", precision="int8")
     with_sram = model.estimate(coral, mobilenet, scenario)
     without = model.estimate(attrs.evolve(coral, on_chip_memory=None), mobilenet, scenario)
     assert with_sram.metrics["bound"] == "compute" and without.metrics["bound"] == "memory"
     assert with_sram.metrics["latency_s"] < without.metrics["latency_s"] / 10
+
+
+def test_a_fixed_cost_per_invocation_adds_once_per_batch(catalogue):
+    """The Coral's per-inference time (derived from Coral's benchmark table) adds to the kernels' time,
+    once per batch, and shows in the row's arithmetic."""
+    import attrs
+
+    from chipfit import Scenario, model
+
+    coral = catalogue.devices["google-coral-edge-tpu"]
+    assert coral.invocation_overhead and coral.citation("invocation_overhead")
+    mobilenet = catalogue.workloads["mobilenet-v2"]
+    scenario = Scenario("single-stream", precision="int8")
+    with_it = model.estimate(coral, mobilenet, scenario)
+    without = model.estimate(attrs.evolve(coral, invocation_overhead=None), mobilenet, scenario)
+    assert abs(with_it.metrics["latency_s"] - without.metrics["latency_s"] - coral.invocation_overhead) < 1e-12
+    assert any("per invocation" in line for line in with_it.explain)
+
+
+def test_an_invocation_overhead_must_cite_its_source(tmp_path):
+    text = GOOD.replace("power_w = 10\n", "power_w = 10\ninvocation_overhead_us = 1800\n")
+    problems = check_datasheet(_sheet(tmp_path, text))
+    assert any("invocation_overhead" in str(p) for p in problems)

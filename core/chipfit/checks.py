@@ -32,6 +32,7 @@ PLAUSIBLE = {
     "interconnect_bandwidth": (1e8, 100e12),
     "general_ops": (1e8, 1e15),
     "on_chip_memory": (1e4, 1e11),
+    "invocation_overhead": (1e-7, 1.0),
     "peak_ops": (1e9, 1e17),
 }
 
@@ -42,7 +43,7 @@ OPS_PER_WATT = (1e8, 50e12)
 
 #: Figures every device must cite when it sets them.
 CITED = ("memory_bandwidth", "memory_capacity", "power", "year", "price", "interconnect_bandwidth", "general_ops",
-         "on_chip_memory", "cloud_price_per_hour")
+         "on_chip_memory", "cloud_price_per_hour", "invocation_overhead")
 
 
 @attrs.frozen

@@ -38,6 +38,7 @@ _KEYS = {
     "general_ops": "general_tops",
     "sparse_peak_ops": "sparse_peak_tops",
     "on_chip_memory": "on_chip_memory_mb",
+    "invocation_overhead": "invocation_overhead_us",
     "cloud_price_per_hour": "cloud_usd_per_hour",
 }
 
@@ -80,6 +81,7 @@ class DatasheetEntry:
     general_tops: float | None = None
     sparse_peak_tops: dict[str, float] = attrs.field(factory=dict)
     on_chip_memory_mb: float | None = None
+    invocation_overhead_us: float | None = None
     power_kind: str = ""
     price_date: str = ""
     cloud_usd_per_hour: float | None = None
@@ -115,6 +117,7 @@ class DatasheetEntry:
             general_ops=scaled(self.general_tops, TERA),
             sparse_peak_ops={precision: tops * TERA for precision, tops in self.sparse_peak_tops.items()},
             on_chip_memory=scaled(self.on_chip_memory_mb, MEGA),
+            invocation_overhead=scaled(self.invocation_overhead_us, 1e-6),
             power_kind=self.power_kind,
             price_date=self.price_date,
             cloud_price_per_hour=self.cloud_usd_per_hour,

@@ -223,6 +223,8 @@ def device_card(catalogue: Catalogue, device) -> str:
                 else si_number(device.memory_capacity, "B"), "memory_capacity")
     if device.on_chip_memory is not None:
         out += line("on-chip memory", si_number(device.on_chip_memory, "B"), "on_chip_memory")
+    if device.invocation_overhead is not None:
+        out += line("per invocation", duration(device.invocation_overhead), "invocation_overhead")
     out += line("power", ("unknown" if device.power is None else si_number(device.power, "W"))
                 + (f" ({device.power_kind})" if device.power_kind else ""), "power")
     out += line("price", money(device.price) + (f" ({device.price_date})" if device.price_date else ""), "price")

@@ -303,6 +303,9 @@ class Device:
     ``unusual`` names figures deliberately outside the plausible ranges of :mod:`chipfit.checks`.
     ``memory_capacity`` of None: the device keeps no model in memory of its own (weights stream from
     the host over ``memory_bandwidth``, the host link), so capacity never limits it.
+    ``invocation_overhead``: a fixed time per invocation (one batch), in seconds, on top of the
+    kernels: the host runtime's call, the transfer of inputs and outputs over the host link, the start
+    and the completion (a USB or PCIe accelerator driven by a host); None: no such cost is known.
     ``sources`` maps a field name (or ``peak_ops.<precision>``) to the document and place it came
     from; ``derivations`` shows the arithmetic of derived figures; ``unconfirmed`` names figures
     that no primary source confirmed.
@@ -329,6 +332,7 @@ class Device:
     sparse_peak_ops: dict[Precision, float] = attrs.field(factory=dict, converter=_peak_ops,
                                                           validator=_check_peak_ops)
     on_chip_memory: float | None = attrs.field(default=None, validator=positive)
+    invocation_overhead: float | None = attrs.field(default=None, validator=positive)
     power_kind: str = ""
     price_date: str = ""
     cloud_price_per_hour: float | None = attrs.field(default=None, validator=positive)

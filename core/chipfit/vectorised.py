@@ -77,6 +77,7 @@ class DeviceArrays:
     interconnect: np.ndarray  # (rows,): per direction (nan: none)
     valid: np.ndarray  # (rows,) bool
     overlap: np.ndarray  # (rows,) bool: the per-kernel overhead overlaps the work (asynchronous launches)
+    invocation_s: np.ndarray | None = None  # (rows,): fixed time per batch (Device.invocation_overhead; 0: none)
 
     @classmethod
     def of(cls, devices: Sequence[Device], workload: Workload, precisions: Sequence[Precision],
@@ -88,6 +89,7 @@ class DeviceArrays:
         rows = len(devices) * len(precisions)
         rate = np.ones((rows, len(kernels.classes)))
         memory_rate, overhead, scale, free = (np.ones(rows) for _ in range(4))
+        invocation = np.zeros(rows)
         resident, valid, overlap = (np.zeros(rows, dtype=bool) for _ in range(3))
         capacity, interconnect = np.full(rows, np.inf), np.full(rows, np.nan)
         row = 0
@@ -109,8 +111,10 @@ class DeviceArrays:
                         interconnect[row] = device.interconnect_bandwidth
                     valid[row] = True
                     overlap[row] = overlaps_overhead(device)
+                    invocation[row] = device.invocation_overhead or 0.0
                 row += 1
-        return cls(rate, memory_rate, overhead, scale, resident, free, capacity, interconnect, valid, overlap)
+        return cls(rate, memory_rate, overhead, scale, resident, free, capacity, interconnect, valid, overlap,
+                   invocation)
 
 
 def batch_times(device_rows: DeviceArrays, kernels: KernelArrays, batches: np.ndarray,
@@ -134,6 +138,8 @@ def batch_times(device_rows: DeviceArrays, kernels: KernelArrays, batches: np.nd
         overhead = device_rows.overhead_s[block, None, None]
         per_kernel = np.where(device_rows.overlap[block, None, None], np.maximum(roof, overhead), roof + overhead)
         time_s = (per_kernel * kernels.repeat[None, None, :]).sum(axis=2)
+        if device_rows.invocation_s is not None:
+            time_s = time_s + device_rows.invocation_s[block, None]
         out[block] = np.where(device_rows.valid[block, None], time_s, np.nan)
     return out
 

@@ -186,7 +186,11 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
         f"{efficiency.memory:g} memory efficiency, "
         f"{duration(efficiency.overhead_s)}/kernel, {_overhead_words(device)} ({efficiency_from})",
         *_on_chip_note(device, workload, precision),
-        f"batch {batch}: sum over the kernels of max(compute, memory) and overhead = {duration(cost.time_s)}, "
+        f"batch {batch}: sum over the kernels of max(compute, memory) and overhead"
+        + (f" + {duration(device.invocation_overhead)} per invocation"
+           + (" (unconfirmed)" if "invocation_overhead" in device.unconfirmed else "")
+           if device.invocation_overhead else "")
+        + f" = {duration(cost.time_s)}, "
         f"{cost.bound}-bound ({cost.bound_share:.0%} of the time)",
     ]
     if scenario.count > 1:

@@ -77,7 +77,8 @@ def batch_cost(
     device: Device, workload: Workload, precision: Precision, batch: int, work_factor: float = 1.0,
     kernels=None,
 ) -> BatchCost:
-    """Roofline time for one batch: the sum of :func:`kernel_time` over the workload's kernels.
+    """Roofline time for one batch: the sum of :func:`kernel_time` over the workload's kernels, plus the
+    device's fixed ``invocation_overhead`` once per batch (counted as overhead-bound time).
 
     ``kernels``: what runs (default: the workload lowered for the device's runtime,
     :func:`chipfit.model.lowering.workload_kernels`). ``work_factor`` multiplies each kernel's ops and
@@ -101,6 +102,7 @@ def batch_cost(
         by_bound[kernel.bound] += kernel.time_s * op.repeat
         total_ops += ops * op.repeat
         total_bytes += moved * op.repeat
+    by_bound[Bound.OVERHEAD] += device.invocation_overhead or 0.0
     time_s = sum(by_bound.values())
     bound = max(by_bound, key=by_bound.__getitem__)
     return BatchCost(time_s, total_ops, total_bytes, bound, by_bound[bound] / time_s if time_s else 1.0)
