@@ -151,13 +151,13 @@ def _summary_line(label: str, summary: ErrorSummary | None) -> str:
 
 def report(checked: list[Checked], catalogue: Catalogue) -> str:
     """The text of ``validate --published``: a line per row, then the summaries and the coverage."""
-    lines = [f"{'row':<43}{' '} {'n':>3} {'metric':<16} {'published':>9} {'predicted':>9} {'error':>7}  split"]
+    lines = [f"{'row':<43}{' '} {'n':>5} {'metric':<16} {'published':>9} {'predicted':>9} {'error':>7}  split"]
     for c in checked:
         mark = "*" if c.derived_from else " "
         if c.predicted is None:
             continue
         split = "" if not c.parallelism else "d{data} t{tensor} p{pipeline}".format(**c.parallelism)
-        lines.append(f"{c.row.id[:43]:<43}{mark} {c.row.count:>3} {c.row.metric[:16]:<16} {_figure(c.row.value):>9} "
+        lines.append(f"{c.row.id[:43]:<43}{mark} {c.row.count:>5} {c.row.metric[:16]:<16} {_figure(c.row.value):>9} "
                      f"{_figure(c.predicted):>9} {c.error:>+7.1%}  {split}")
     skipped = [c for c in checked if c.predicted is None]
     if skipped:
