@@ -15,8 +15,10 @@ its prefill time plus ``O / B`` decode steps::
 
 ``T_step`` of a pipeline of ``p`` stages runs ``p`` micro-batches of ``B/p`` sequences so every stage is
 busy: a token step is ``p`` stage-steps plus the hand-offs. The batch ``B`` grows until memory stops
-it: weights, the KV cache of ``B`` sequences at their mean context (``I + O/2``) for every layer the
-device holds, activations, and a runtime reserve, per device after the split. Beams: ``w`` sequences
+it: weights, the KV cache of ``B`` sequences *to completion* (``I + O`` tokens each, see
+:func:`holdings`) for every layer the device holds, activations, and a runtime reserve,
+per device after the split; a step's attention reads each sequence's cache at its mean context
+(``I + O/2``). Beams: ``w`` sequences
 decode per request (the prompt's cache is shared). Offline: the batch and split with the best
 throughput; server: the best within ``ttft_target``/``tpot_target``; single-stream: one request alone.
 """
@@ -48,6 +50,7 @@ from chipfit.units import duration, si_number
 #: set between 2,048 and 8,192: 2,048 is the conservative end).
 PREFILL_CHUNK_TOKENS = 2048
 
+
 @attrs.frozen
 class Serving:
     """One split and batch, costed: the metrics of a generation row."""
@@ -72,11 +75,23 @@ def _sequences_per_request(requests: Requests) -> int:
 
 def holdings(device: Device, config: TransformerConfig, split: Split, precision: Precision,
              requests: Requests, batch: int) -> Holdings:
-    """What one device holds serving ``batch`` sequences per replica: weights, KV cache at the mean
-    context (the prompt's cache shared by a request's beams), activations of one step."""
+    """What one device holds serving ``batch`` sequences per replica: weights, the KV cache of every
+    sequence to completion (the prompt's cache shared by a request's beams), activations of one step.
+
+    Why the cache is held at its full length ``I + O``, not at its mean ``I + O/2``: a continuous batch
+    admits a request only when the cache can hold it to completion, so that a started request is never
+    paused or evicted. This is TensorRT-LLM's default capacity policy (``GUARANTEED_NO_EVICT``, "to
+    guarantee that a started request is never paused": NVIDIA, TensorRT-LLM documentation, performance
+    tuning guide, "Useful Runtime Options"), and what any engine needs for requests of equal length, which
+    start and finish together and all reach ``I + O`` at once. Evidence: NVIDIA's published
+    ``trtllm-bench`` throughputs for Llama 3.3 70B FP8 at ten fixed input/output lengths on one H200 and
+    on two H100s (TensorRT-LLM ``docs/source/performance/perf-overview.md``) are matched to a
+    geometric-mean 8% (H200) and 12% (H100) with the cache held to completion, against 15% and 22% at
+    the mean context (``python benchmarks/llm_fixed_shapes.py`` prints the comparison).
+    """
     per_token = kv_bytes_per_token(config, split, precision)
     requests_in_flight = batch / _sequences_per_request(requests)
-    kv_tokens = requests_in_flight * (requests.input_tokens + requests.beams * requests.output_tokens / 2)
+    kv_tokens = requests_in_flight * (requests.input_tokens + requests.beams * requests.output_tokens)
     prefill_tokens = max(requests.input_tokens, PREFILL_CHUNK_TOKENS)
     activations = prefill_tokens * max(config.hidden, config.ffn * (2 if config.ffn_gated else 1) / split.tensor) \
         * ACTIVATION_BYTES * 2
@@ -286,8 +301,9 @@ def estimate_generation(device: Device, workload: Workload, scenario: Scenario, 
         f"{requests.input_tokens:g} input and {requests.output_tokens:g} output tokens"
         + (f", {requests.beams} beams" if requests.beams > 1 else "") + f" ({requests.dataset or 'fixed'})",
         f"split over {scenario.count} x {device.name}: {s.split}; per device {si_number(held.weights, 'B')} weights "
-        f"+ {si_number(held.kv_cache, 'B')} KV cache ({s.batch} sequences at a mean context of "
-        f"{requests.input_tokens + requests.output_tokens / 2:g}) + {si_number(held.activations, 'B')} activations = "
+        f"+ {si_number(held.kv_cache, 'B')} KV cache ({s.batch} sequences held to completion, "
+        f"{requests.input_tokens + requests.output_tokens:g} tokens each) + {si_number(held.activations, 'B')} "
+        f"activations = "
         f"{si_number(held.total, 'B')} of "
         + (f"{_figure(device, 'memory_capacity', device.memory_capacity, 'B')} less {RUNTIME_RESERVE:.0%} reserve"
            if device.memory_capacity else "host memory"),
