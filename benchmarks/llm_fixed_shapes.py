@@ -27,7 +27,8 @@ WORKLOAD = "llama-3.1-70b"
 
 
 def rows(data: dict):
-    """(shape, system, published, chipfit Result) for every shape and system of the data file."""
+    """(shape, system, published, device, workload, chipfit Result) for every shape and system of the
+    data file."""
     from chipfit import catalogue as catalogue_module
     from chipfit import plugins
     from chipfit.cells import estimate_cell
@@ -45,7 +46,7 @@ def rows(data: dict):
             device = catalogue.devices[system["device"]]
             scenario = Scenario("offline", precision="fp8", count=system["count"],
                                 tensor_parallel=system["tensor_parallel"])
-            yield shape, system, published, estimate_cell(pm, device, workload, scenario)
+            yield shape, system, published, device, workload, estimate_cell(pm, device, workload, scenario)
 
 
 def geomean_error(pairs) -> float:
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
     by_system: dict[str, list] = {}
-    for shape, system, published, result in rows(data):
+    for shape, system, published, _, _, result in rows(data):
         name = f"{system['count']}x {system['device']} tp{system['tensor_parallel']}"
         if not result.ok:
             print(f"{shape['input']:>6}/{shape['output']:<6} {name:24} {published:>10} {'-':>10}  ({result.reason[:60]})")

@@ -5,7 +5,10 @@ Run: ``python benchmarks/llm_peers.py [--venv DIR] [--no-peers]``
 For every LLM row of the published record (``core/chipfit/data/published.toml``: MLPerf Inference
 v4.1 and MLPerf Training v4.0 rows of the workloads of ``chipfit_transformer``) it prints the
 published figure, chipfit's estimate and its error, and what GenZ (``genz-llm``) and llm-analysis
-(``llm-analysis``) give on the same case. The peers are installed from PyPI into a virtual
+(``llm-analysis``) give on the same case. A second table does the same for NVIDIA's published
+TensorRT-LLM throughputs at fixed input/output lengths (``benchmarks/data/trtllm_perf_overview.toml``,
+see ``benchmarks/llm_fixed_shapes.py``): cases whose request lengths are exact, unlike MLPerf's data
+set means, some of which are unconfirmed. The peers are installed from PyPI into a virtual
 environment of their own (``--venv``, default ``~/.cache/chipfit/llm-peers``), never into the
 project's; each peer runs in a child process on the cases as JSON. A peer that will not install or
 run is reported with the reason, and its column stays empty: no number is made up for it.
@@ -21,8 +24,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import tomllib
 import venv
 from pathlib import Path
+
+import attrs
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 #: PyPI distributions of the peers (their own dependencies come with them).
 PEERS = {"genz": "genz-llm", "llm-analysis": "llm-analysis"}
@@ -46,9 +54,13 @@ _RUNNER = textwrap.dedent('''
         sys.exit(0)
     # each peer's own configuration of the model, from the list it ships (GenZ has no GPT-J; llm-analysis
     # no Mixtral, and its Llama 2 70B is upstage's fine-tune of the same shape)
-    MODEL_NAMES = {"genz": {"llama-2-70b": "meta-llama/Llama-2-70B", "mixtral-8x7b": "mistralai/Mixtral-8x7B"},
+    # llm-analysis has no Llama 3: its Llama 2 70B stands for Llama 3.x 70B (the same layers, widths and
+    # heads; only the vocabulary differs: 32,000 against 128,256, about 1% of the weights)
+    MODEL_NAMES = {"genz": {"llama-2-70b": "meta-llama/Llama-2-70B", "mixtral-8x7b": "mistralai/Mixtral-8x7B",
+                            "llama-3.1-70b": "meta-llama/Llama-3.1-70B"},
                    "llm-analysis": {"llama-2-70b": "upstage_Llama-2-70b-instruct-v2",
-                                    "gpt-j-6b": "EleutherAI_gpt-j-6b"}}
+                                    "gpt-j-6b": "EleutherAI_gpt-j-6b",
+                                    "llama-3.1-70b": "upstage_Llama-2-70b-instruct-v2"}}
     for case in cases:
         name = MODEL_NAMES[peer].get(case["model"])
         if name is None or case["metric"] != "output_tokens_per_s":
@@ -117,6 +129,33 @@ def _chipfit_rows():
     return rows
 
 
+@attrs.frozen
+class FixedShapeRow:
+    """One published fixed-length figure (``benchmarks/data/trtllm_perf_overview.toml``) as a row."""
+
+    id: str
+    device: str
+    count: int
+    tensor_parallel: int
+    value: float
+    metric: str = "output_tokens_per_s"
+    precision: str = "fp8"
+
+
+def _fixed_shape_rows():
+    """The fixed-length rows and chipfit's estimate of each (the cases of ``llm_fixed_shapes.py``)."""
+    import llm_fixed_shapes
+
+    data = tomllib.loads(llm_fixed_shapes.DATA.read_text(encoding="utf-8"))
+    rows = []
+    for shape, system, published, device, workload, result in llm_fixed_shapes.rows(data):
+        row = FixedShapeRow(f"trtllm-{system['count']}x{device.id}-tp{system['tensor_parallel']}-"
+                            f"{shape['input']}-{shape['output']}", device.id, system["count"],
+                            system["tensor_parallel"], float(published))
+        rows.append((row, device, workload, result, result.metrics.get(row.metric) if result.ok else None))
+    return rows
+
+
 def _case(row, device, workload, result) -> dict:
     requests = workload.requests
     metrics = result.metrics if result.ok else {}
@@ -177,16 +216,19 @@ def _geomean_error(pairs) -> str:
 
 
 def main(argv=None) -> int:
-    """Print the comparison table."""
+    """Print the comparison tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venv", default=str(Path.home() / ".cache" / "chipfit" / "llm-peers"))
     parser.add_argument("--no-peers", action="store_true", help="only chipfit against the published figures")
     args = parser.parse_args(argv)
-    rows = _chipfit_rows()
+    tables = {"the published record (MLPerf rows and papers)": _chipfit_rows(),
+              "NVIDIA's TensorRT-LLM throughputs at fixed lengths (benchmarks/data/trtllm_perf_overview.toml)":
+                  _fixed_shape_rows()}
+    everything = [entry for rows in tables.values() for entry in rows]
     peers: dict[str, dict] = {}
     notes = []
     if not args.no_peers:
-        cases = [_case(row, device, workload, result) for row, device, workload, result, _ in rows]
+        cases = [_case(row, device, workload, result) for row, device, workload, result, _ in everything]
         for peer, distribution in PEERS.items():
             python, why = _ensure_venv(Path(args.venv) / peer, distribution)
             if python is None:
@@ -196,6 +238,18 @@ def main(argv=None) -> int:
             peers[peer] = values
             if why:
                 notes.append(f"{peer}: {why}")
+    for title, rows in tables.items():
+        print(f"On {title}:")
+        _print_table(rows, peers)
+        print()
+    print("On both together:")
+    _print_summary(everything, peers)
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _print_table(rows, peers) -> None:
     header = f"{'published row':48} {'metric':20} {'published':>11} {'chipfit':>11} {'error':>7}" + "".join(
         f" {peer:>12}" for peer in PEERS)
     print(header)
@@ -206,15 +260,16 @@ def main(argv=None) -> int:
         print(f"{row.id:48} {row.metric:20} {_fmt(row.value):>11} {_fmt(predicted):>11} {error:>7}{cells}"
               + ("" if result.ok else f"  ({result.reason[:60]})"))
     print()
+    _print_summary(rows, peers)
+
+
+def _print_summary(rows, peers) -> None:
     print(f"geometric-mean absolute error: chipfit {_geomean_error((p, r.value) for r, _, _, _, p in rows)}")
     for peer in PEERS:
         answered = [(r, p) for r, _, _, _, p in rows if peers.get(peer, {}).get(r.id)]
         print(f"  on the rows {peer} answered: {peer} "
               f"{_geomean_error((peers[peer][r.id], r.value) for r, _ in answered)}, chipfit "
               f"{_geomean_error((p, r.value) for r, p in answered)}")
-    for note in notes:
-        print(f"note: {note}")
-    return 0
 
 
 def _fmt(value) -> str:
