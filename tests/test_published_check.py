@@ -75,3 +75,22 @@ def test_a_row_s_own_batch_on_a_workload_without_a_token_budget_is_not_checked(t
         "value = 1000.0\n", "value = 1000.0\nglobal_batch = 256\n")
     [checked] = published_check.check(catalogue, pm, _rows(tmp_path, text))
     assert checked.predicted is None and "has no token budget" in checked.reason
+
+
+def _server_row(benchmark: str, workload: str, metric: str = "output_tokens_per_s") -> str:
+    return (GOOD_ROW.replace('benchmark = "resnet50"', f'benchmark = "{benchmark}"')
+            .replace('workload = "resnet-50"', f'workload = "{workload}"')
+            .replace('scenario = "offline"', 'scenario = "server"').replace('precision = "int8"', 'precision = "fp8"')
+            .replace('metric = "throughput_sps"', f'metric = "{metric}"'))
+
+
+def test_a_generation_server_row_is_checked_against_its_own_ttft_and_tpot_limits(tmp_path, catalogue, pm):
+    # MLPerf's Llama 2 70B server rows have no single latency bound: the workload's requests carry
+    # TTFT/TPOT limits (2 s / 200 ms), and the generation model serves within them
+    [checked] = published_check.check(catalogue, pm, _rows(tmp_path, _server_row("llama2-70b-99",
+                                                                                 "llama-2-70b-openorca")))
+    assert checked.predicted is not None and checked.predicted > 0, checked.reason
+    # a server row with neither a benchmark bound nor limits of its workload's own stays unchecked
+    [unbounded] = published_check.check(catalogue, pm, _rows(tmp_path, _server_row(
+        "mobilenet", "mobilenet-v2", "throughput_sps")))
+    assert unbounded.predicted is None and "no server latency bound known for mobilenet" in unbounded.reason

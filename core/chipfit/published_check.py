@@ -77,7 +77,10 @@ def check(catalogue: Catalogue, pm: pluggy.PluginManager,
                        (("workload", row.workload, workload), ("device", row.device, device)) if known is None]
             out.append(Checked(row, reason="; ".join(missing), derived_from=derived))
             continue
-        if row.scenario == "server" and row.benchmark not in SERVER_LATENCY_S and workload.latency_target is None:
+        requests = getattr(workload, "requests", None)
+        own_targets = requests is not None and (requests.ttft_target or requests.tpot_target)
+        if row.scenario == "server" and row.benchmark not in SERVER_LATENCY_S and workload.latency_target is None \
+                and not own_targets:  # a generation workload may carry its own TTFT/TPOT limits (MLPerf's)
             out.append(Checked(row, reason=f"no server latency bound known for {row.benchmark}", derived_from=derived))
             continue
         workload = _as_run(row, workload)
