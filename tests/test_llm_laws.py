@@ -53,6 +53,21 @@ def test_kv_cache_is_linear_in_sequences_and_context(batch, scale, tensor):
 
 
 @SETTINGS
+@given(batch=st.integers(1, 256), input_tokens=st.integers(1, 8192), output_tokens=st.integers(1, 4096),
+       beams=st.sampled_from([1, 2, 4]), tensor=st.sampled_from([1, 2, 4, 8]))
+def test_kv_cache_is_held_to_completion(batch, input_tokens, output_tokens, beams, tensor):
+    # every admitted sequence keeps room for its whole request: the prompt once per request, then each
+    # beam's output tokens (a continuous batch that never pauses a started request)
+    from chipfit.model.transformer_cost import kv_bytes_per_token
+
+    split = Split(tensor=tensor)
+    requests = Requests(input_tokens=input_tokens, output_tokens=output_tokens, beams=beams)
+    held = holdings(DEVICE, LLAMA_70B.config, split, FP8, requests, batch * beams).kv_cache
+    assert held == pytest.approx(batch * (input_tokens + beams * output_tokens)
+                                 * kv_bytes_per_token(LLAMA_70B.config, split, FP8))
+
+
+@SETTINGS
 @given(short=st.integers(16, 4096), extra=st.integers(1, 4096))
 def test_ttft_grows_with_input_length(short, extra):
     def ttft(tokens):
