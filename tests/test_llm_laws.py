@@ -68,6 +68,17 @@ def test_kv_cache_is_held_to_completion(batch, input_tokens, output_tokens, beam
 
 
 @SETTINGS
+@given(input_tokens=st.integers(16, 4096), output_tokens=st.integers(2, 1024), beams=st.sampled_from([1, 4]),
+       others=st.integers(1, 64))
+def test_only_other_requests_prefills_interleave_with_a_request_s_decode(input_tokens, output_tokens, beams, others):
+    requests = Requests(input_tokens, output_tokens, beams=beams)
+    alone = serve(DEVICE, LLAMA_70B.config, Split(), FP8, requests, beams)
+    assert alone.ttft_s == pytest.approx(alone.prefill_s) and alone.tpot_s == pytest.approx(alone.step_s)
+    busy = serve(DEVICE, LLAMA_70B.config, Split(), FP8, requests, beams * (1 + others))
+    assert busy.tpot_s > busy.step_s and busy.ttft_s > busy.prefill_s
+
+
+@SETTINGS
 @given(short=st.integers(16, 4096), extra=st.integers(1, 4096))
 def test_ttft_grows_with_input_length(short, extra):
     def ttft(tokens):

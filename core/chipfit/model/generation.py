@@ -10,8 +10,11 @@ its prefill time plus ``O / B`` decode steps::
 
     requests/s per replica  R    = 1 / (T_prefill + O x T_step(B) / B)
     output tokens/s              = data replicas x R x O
-    TPOT (time per output token) = T_step(B) + B x T_prefill / O      (prefills interleave with decode)
-    TTFT (time to first token)   = T_prefill(one request) + T_step(B)  (it waits for the step under way)
+    TPOT (time per output token) = T_step(B) + (n - 1) x T_prefill / O (the other requests' prefills
+                                   interleave with its decode: n = B / w requests in flight, of which
+                                   n - 1 are admitted while it decodes, by Little's law)
+    TTFT (time to first token)   = T_prefill(one request) + T_step(B)  (it waits for the step under way;
+                                   a request alone, n = 1, waits for none: TTFT = T_prefill)
 
 ``T_step`` of a pipeline of ``p`` stages runs ``p`` micro-batches of ``B/p`` sequences so every stage is
 busy: a token step is ``p`` stage-steps plus the hand-offs. The batch ``B`` grows until memory stops
@@ -134,9 +137,11 @@ def serve(device: Device, config: TransformerConfig, split: Split, precision: Pr
     steps_per_request = requests.output_tokens * requests.beams / batch
     request_s = per_request + steps_per_request * step_s
     rate = split.data / request_s
-    tpot = step_s + per_request * batch / (requests.output_tokens * requests.beams)
+    in_flight = batch / requests.beams
+    tpot = step_s + per_request * (in_flight - 1) / requests.output_tokens
+    ttft = prefill_s + (step_s if in_flight > 1 else 0.0)
     ops = (step_ops / step_s) if step_s else 0.0
-    return Serving(split, batch, held, prefill_s, per_request, step_s, prefill_s + step_s, tpot, rate,
+    return Serving(split, batch, held, prefill_s, per_request, step_s, ttft, tpot, rate,
                    rate * requests.output_tokens, bound, ops * split.count)
 
 
@@ -311,8 +316,9 @@ def estimate_generation(device: Device, workload: Workload, scenario: Scenario, 
         f"{_figure(device, 'memory_bandwidth', device.memory_bandwidth, 'B/s')}; efficiencies {efficiency_from}",
         f"prefill of one request {duration(s.prefill_s)}; batched, {duration(s.prefill_per_request_s)} a request; "
         f"decode step of {s.batch} sequences {duration(s.step_s)} ({s.bound}-bound)",
-        f"TTFT = prefill + one step = {duration(s.ttft_s)}; TPOT = step + batch x prefill / output tokens = "
-        f"{duration(s.tpot_s)}",
+        (f"TTFT = prefill + one step = {duration(s.ttft_s)}; TPOT = step + (requests in flight - 1) x prefill / "
+         f"output tokens = {duration(s.tpot_s)}" if s.batch > requests.beams else
+         f"TTFT = prefill = {duration(s.ttft_s)}; TPOT = step = {duration(s.tpot_s)} (no other request in flight)"),
         f"{si_number(tokens_per_s, 'tokens/s')} = {s.split.data} replicas x {s.batch} sequences / "
         f"({duration(s.prefill_per_request_s)} x {s.batch} / {requests.output_tokens:g} + {duration(s.step_s)}); "
         f"a request is in flight {duration(latency)}"
