@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     for shape, system, published, _, _, result in rows(data):
         name = f"{system['count']}x {system['device']} tp{system['tensor_parallel']}"
         if not result.ok:
-            print(f"{shape['input']:>6}/{shape['output']:<6} {name:24} {published:>10} {'-':>10}  ({result.reason[:60]})")
+            print(f"{shape['input']:>6}/{shape['output']:<6} {name:24} {published:>10} {'-':>10}  "
+                  f"({result.reason[:60]})")
             continue
         predicted = result.metrics["output_tokens_per_s"]
         by_system.setdefault(name, []).append((predicted, published))
