@@ -8,6 +8,7 @@ several machines, through export and import) in one report. Diffs are :mod:`chip
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
