@@ -218,7 +218,7 @@ class Session:
         return recorder
 
     def _close(self, executor: Executor) -> None:
-        """Close an executor; one that fails to is a warning (the rows are in; a plugin's clean-up must not lose them)."""
+        """Close an executor; one that fails to is a warning (the rows are in: a clean-up must not lose them)."""
         try:
             executor.close()
         except Exception as error:  # noqa: BLE001
