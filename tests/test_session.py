@@ -181,3 +181,17 @@ def test_the_split_modules_keep_their_names_importable():
     assert runner.load_workload is plan.load_workload and runner.is_model_file is plan.is_model_file
     assert runs.Recorder is record.Recorder and runs.resumable is record.resumable
     assert runs.diff_reports is diff.diff_reports and runs.Progress is progress.Progress
+
+
+def test_the_docs_example_runs_as_it_stands(tmp_path, monkeypatch):
+    from support import ROOT, SEED_SPEC
+
+    page = (ROOT / "docs" / "running.md").read_text(encoding="utf-8")
+    example = page.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)  # its store is made here, never in the user's data folder
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *args: printed.append(" ".join(map(str, args))))
+    exec(compile(example.replace("specs/seed-article.toml", str(SEED_SPEC)), "docs/running.md", "exec"), {})
+    assert printed and printed[0].startswith("run 1: ")
+    with Store(tmp_path / "my-runs.sqlite") as store:
+        assert [run.id for run in store.runs()] == [1]  # resumed in place: still one run
