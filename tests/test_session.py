@@ -195,3 +195,23 @@ def test_the_docs_example_runs_as_it_stands(tmp_path, monkeypatch):
     assert printed and printed[0].startswith("run 1: ")
     with Store(tmp_path / "my-runs.sqlite") as store:
         assert [run.id for run in store.runs()] == [1]  # resumed in place: still one run
+
+
+def test_resuming_a_run_the_store_lacks_is_bad_input(session, write_spec):
+    from chipfit.store import StoreError
+
+    spec = write_spec(SPEC)
+    session.run_file(spec)
+    with pytest.raises(StoreError, match="no run '77'"):
+        session.run_file(spec, resume="77")
+
+
+def test_the_executor_is_closed_when_the_spec_turns_out_bad(pm, npu, write_spec, tmp_path, monkeypatch):
+    from chipfit.executors import LocalExecutor
+
+    closed = []
+    monkeypatch.setattr(LocalExecutor, "close", lambda self: closed.append(self.name))
+    spec = write_spec(SPEC.replace('"mobilenet-v2"', '"mobilenet-v9"'))
+    with pytest.raises(UnknownIdError, match=r"spec\.toml, line 7: groups\[0\]\.workloads\[0\]"):
+        Session(pm, store=tmp_path / "runs.sqlite").run_file(spec)
+    assert closed == ["local"]

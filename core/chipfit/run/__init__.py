@@ -10,7 +10,8 @@
 - :mod:`chipfit.run.record` — the run kept in the results store as it runs, and resume;
 - :mod:`chipfit.run.session` — all of it for a script, as ``chipfit run`` does it: :class:`Session`.
 
-The names below are imported on first use, so ``import chipfit.run`` stays light.
+The classes below are imported on first use, so ``import chipfit.run`` stays light (the functions
+``plan`` and ``execute`` are in their modules, which share their names).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ _NAMES = {
     "Outcome": "chipfit.run.session",
     "Plan": "chipfit.run.plan",
     "Cell": "chipfit.run.plan",
-    "plan": "chipfit.run.plan",
-    "execute": "chipfit.run.execute",
     "Recorder": "chipfit.run.record",
 }
 
