@@ -8,7 +8,7 @@ import click
 from chipfit.errors import ChipfitError
 from chipfit.cli.app import Context, FORMAT_HELP, pick_renderer, cli
 from chipfit.cli.options import cost_inputs, cost_options, split_fields, split_options
-from chipfit.cli.run import finish
+from chipfit.cli.run import finish, session
 
 
 @cli.command()
@@ -47,5 +47,5 @@ def estimate(obj: Context, device, workload, scenario, batch, precision, count, 
     costs = cost_inputs(electricity, service_life)
     spec = Spec(title=f"{device} x {workload}", groups=[group], electricity_usd_per_kwh=costs.electricity_usd_per_kwh,
                 service_life_years=costs.service_life_years)
-    report = runner.run(spec, obj.catalogue, obj.pm, where="command line")
+    report = session(obj, record=False).start(spec, where="command line").report  # one cell: not saved
     finish(obj, renderer, report, output)

@@ -41,8 +41,8 @@ def measure(obj: Context, device, workloads, scenario, batch, precision, budget,
     group = GroupSpec(id="measure", devices=[device], workloads=list(workloads), scenario=scenario, batch=batch,
                       precision=precision, dims=parse_dims(dims))
     spec = Spec(title=f"{device}: measured and modelled", groups=[group], measure=[device], measure_budget_s=budget)
-    report, recorder = run_spec(obj, spec, where="command line", command=command_line(), **where_to_run)
-    finish(obj, renderer, report, output, recorder)
+    outcome = run_spec(obj, spec, where="command line", command=command_line(), **where_to_run)
+    finish(obj, renderer, outcome.report, output, outcome)
 
 
 @cli.command("node-resources")

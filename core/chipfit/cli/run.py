@@ -1,5 +1,5 @@
-"""``chipfit run``: run a comparison spec, recording it in the results store; the executor options
-and the run-and-finish steps ``measure`` shares.
+"""``chipfit run``: run a comparison spec in a run session (:class:`chipfit.run.Session`, which records it in
+the results store); the executor options and the run-and-finish steps ``measure`` and ``estimate`` share.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import sys
 
 import click
 
-from chipfit.errors import ChipfitError
 from chipfit.cli.app import Context, emit, FORMAT_HELP, render_report, pick_renderer, show_progress, cli
 from chipfit.cli.options import filter_options
 
@@ -50,9 +49,8 @@ def run(obj: Context, spec_path: str, fmt: str, output: str | None, where: str |
     parsed, text = spec.load(spec_path)
     renderer = pick_renderer(obj, fmt, output)
     query.check(where, sort_by, obj.catalogue)  # a misspelt key fails before anything runs
-    report, recorder = run_spec(obj, parsed, text=text, where=spec_path, command=command_line(),
-                                 **where_to_run)
-    finish(obj, renderer, report, output, recorder, where=where, sort=sort_by)
+    outcome = run_spec(obj, parsed, text=text, where=spec_path, command=command_line(), **where_to_run)
+    finish(obj, renderer, outcome.report, output, outcome, where=where, sort=sort_by)
 
 
 def command_line() -> str:
@@ -89,89 +87,38 @@ def command_line() -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def run_spec(obj: Context, parsed, *, text: str = "", where: str, command: str, executor: str | None,
-              address: str | None, cell_timeout: float | None, resume: str | None):
-    """Run a spec with its executor, recording the run in the store as it goes; the report and the recorder."""
-    import datetime
-
-    from chipfit import runner, runs, tomlfile
-    from chipfit.errors import UnknownIdError
-    from chipfit.executors import ExecutorOptions, open_executor
-    from chipfit.records import Report, Source
-
-    if cell_timeout is not None and not cell_timeout > 0:
-        raise ChipfitError(f"--cell-timeout must be > 0 seconds, got {cell_timeout:g}")
-    name = executor or parsed.executor
-    spec_dict = tomlfile.unstructure(parsed)
-    earlier, done = None, ()
-    if resume:
-        with runs.open_store(obj.store) as store:
-            earlier, report = runs.resumable(store, resume, spec_dict)
-        done = [row for row in report.rows if row.source is Source.MEASURED and row.ok]
-    path, chosen = runs.store_path(obj.store)
-    recorder = runs.Recorder(path, chosen=chosen, warn=lambda message: click.echo(f"chipfit: warning: {message}",
-                                                                                  err=True))
-    header = Report(title=parsed.title, rows=(), description=parsed.description, baseline=parsed.baseline,
-                    spec=spec_dict, environment=runner.environment(obj.pm),
-                    created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
-    options = ExecutorOptions(address=address or parsed.address, cell_timeout_s=cell_timeout)
-    name_place = spec_place(text, where, "executor") if parsed.executor and not executor else ""
-    address_place = spec_place(text, where, "address") if parsed.address and not address else ""
-    recorder.begin(header, command=command, resume=earlier, keep=done)  # a chosen store that fails stops here
-    try:
-        if not parsed.measure:  # nothing to send anywhere: check the name, start nothing
-            if name and name not in obj.catalogue.executors:
-                open_executor(name, obj.pm, obj.catalogue, options, where=name_place)
-            opened = None
-        else:
-            opened = open_executor(name, obj.pm, obj.catalogue, options, where=name_place)
-    except BaseException as error:
-        recorder.close()
-        if address_place and isinstance(error, ChipfitError) and not isinstance(error, UnknownIdError):
-            raise ChipfitError(f"{address_place}: {error}") from None  # an address from the spec: say where
-        raise
-    try:
-        report = runner.run(parsed, obj.catalogue, obj.pm, text=text, where=where, progress=show_progress,
-                            executor=opened, on_row=recorder.row, done=done)
-    except BaseException:
-        recorder.close()
-        raise
-    finally:
-        if opened is not None:
-            try:
-                opened.close()
-            except Exception as error:  # noqa: BLE001 - the rows are in; a plugin's clean-up must not lose them
-                click.echo(f"chipfit: warning: executor {opened.name!r} failed to close: {type(error).__name__}: "
-                           f"{error}", err=True)
-    return report, recorder
+def run_spec(obj: Context, parsed, *, text: str = "", where: str, command: str, **where_to_run):
+    """Run a spec in a :class:`chipfit.run.Session` (recorded in the store as it goes); its outcome, not yet
+    finished in the store (:func:`finish` does that once the report is out)."""
+    return session(obj).start(parsed, text=text, where=where, command=command, **where_to_run)
 
 
-def spec_place(text: str, where: str, key: str) -> str:
-    """``spec.toml, line N: key`` for a top-level key of a spec file (empty on the command line)."""
-    from chipfit import tomlfile
+def session(obj: Context, *, record: bool = True):
+    """The command line's run session: its plugins, its store, warnings and progress on stderr."""
+    from chipfit.run.session import Session
 
-    line = tomlfile.locate(text, [key]) if text else None
-    return f"{where}, line {line}: {key}" if line else ""
+    return Session(obj.pm, obj.catalogue, store=obj.store, record=record, progress=show_progress,
+                   warn=lambda message: click.echo(f"chipfit: warning: {message}", err=True))
 
 
-def finish(obj: Context, renderer, report, output: str | None, recorder=None, *, where: str | None = None,
+def finish(obj: Context, renderer, report, output: str | None, outcome=None, *, where: str | None = None,
            sort: str | None = None) -> None:
     """Print or write the report (its rows chosen by ``where`` and ordered by ``sort``), finish its run in the
-    store if recorded (every row); exit 130 if interrupted, 1 if cells failed."""
+    store if recorded (every row; ``outcome`` is the session's); exit 130 if interrupted, 1 if cells failed."""
     from chipfit import query
 
     try:
         text = render_report(obj, renderer, query.select(report, where=where, sort=sort,
                                                          derived=obj.catalogue.metrics), output)
     except BaseException:
-        if recorder is not None:
-            recorder.finish(report)
+        if outcome is not None:
+            outcome.finish()
         raise
     emit(text, output)
-    if recorder is not None:
-        saved = recorder.finish(report)
+    if outcome is not None:
+        saved = outcome.finish()
         if saved is not None and obj.progress.enabled:  # a note for a person at a terminal; scripts read `runs list`
-            click.echo(f"chipfit: saved as run {saved.id} in {recorder.path} (chipfit runs show {saved.id})", err=True)
+            click.echo(f"chipfit: saved as run {saved.id} in {outcome.store} (chipfit runs show {saved.id})", err=True)
     if report.interrupted:
         click.echo("chipfit: interrupted; the report holds the rows finished before it", err=True)
         sys.exit(130)
