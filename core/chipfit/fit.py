@@ -83,6 +83,7 @@ class FitQuery:
     ttft_s: float | None = None
     tpot_s: float | None = None
     min_throughput: float | None = None
+    min_tokens_per_s: float | None = None
     max_power_w: float | None = None
     max_cost_usd: float | None = None
     segments: tuple[str, ...] = ()
@@ -121,6 +122,9 @@ class FitQuery:
         if self.min_throughput is not None:
             out.append(Constraint(f"--min-throughput {self.min_throughput:g}", "throughput_sps", self.min_throughput,
                                   False, "throughput"))
+        if self.min_tokens_per_s is not None:
+            out.append(Constraint(f"--min-tokens-per-s {self.min_tokens_per_s:g}", "output_tokens_per_s",
+                                  self.min_tokens_per_s, False, "throughput"))
         if self.max_power_w is not None:
             out.append(Constraint(f"--max-power-w {self.max_power_w:g}", "power_w", self.max_power_w, True, "power"))
         if self.max_cost_usd is not None:
@@ -135,6 +139,7 @@ class FitQuery:
         """
         for option, value in (("--target-ms", self.target_s), ("--fps", self.fps), ("--ttft-ms", self.ttft_s),
                               ("--tpot-ms", self.tpot_s), ("--min-throughput", self.min_throughput),
+                              ("--min-tokens-per-s", self.min_tokens_per_s),
                               ("--max-power-w", self.max_power_w), ("--max-cost-usd", self.max_cost_usd)):
             if value is not None and not (0 < value < math.inf):
                 raise ChipfitError(f"{option} must be a positive number, got {value:g}: no configuration can meet it")
@@ -167,6 +172,7 @@ class FitResult:
     configurations_evaluated: int
     devices_considered: int
     points: tuple[dict[str, Any], ...] = ()  # every modelled configuration on the two Pareto objectives
+    redundant: int = 0  # feasible configurations left out: more devices that buy nothing (see fewest_devices)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``configurations_evaluated``, infeasible devices, the Pareto front)."""
@@ -178,7 +184,9 @@ class FitResult:
                                                                          if self.query.where else []),
             "configurations_evaluated": self.configurations_evaluated,
             "devices_considered": self.devices_considered,
-            "feasible": len(self.ranked),
+            "feasible": len(self.ranked) + self.redundant,
+            "ranked": len(self.ranked),
+            "left_out_more_devices_no_better": self.redundant,
             "pareto": None if self.query.pareto is None else {
                 "objectives": list(self.pareto_keys), "front": [_point(row) for row in self.pareto],
                 "points": list(self.points),
@@ -279,11 +287,7 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
     for name in (fit.by, *(fit.pareto or ())):  # a misspelt objective fails before anything is modelled
         if name is not None:
             objective_key(name, [], known)
-    target = fit.latency_target() if fit.scenario is not ScenarioKind.TRAINING else None
-    rows: list[Result] = []
-    for config in configurations(devices, workload, fit):
-        scenario = Scenario(fit.scenario, None, config.precision, config.count, target)
-        rows.append(evaluate(config.device, workload, scenario))
+    rows = [evaluate(config.device, workload, scenario_of(fit, config)) for config in configurations(devices, workload, fit)]
     objective = objective_key(fit.by or DEFAULT_OBJECTIVE[fit.scenario], [r for r in rows if r.ok], known)
     feasible, failures = [], {}
     passed = {c.option: 0 for c in constraints}
@@ -318,6 +322,7 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
                                                                else "")
             + ". Closest per device: " + "; ".join(f"{device}: {min(reasons)[2]}"
                                                    for device, reasons in sorted(failures.items())[:8]))
+    feasible, redundant = fewest_devices(feasible, objective)
     ranked = rank(feasible, objective)
     pareto_front: list[Result] = []
     points: list[dict[str, Any]] = []
@@ -331,11 +336,55 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
                 points.append({**_point(row), keys[0]: a, keys[1]: b, "feasible": id(row) in feasible_ids})
     front_ids = {id(row) for row in pareto_front}
     feasible_devices = {row.device for row in feasible}
-    infeasible = {device: min(reasons)[2] for device, reasons in sorted(failures.items())
+    infeasible = {device: _hint(min(reasons)[2], fit) for device, reasons in sorted(failures.items())
                   if device not in feasible_devices}
     shown = [_annotated(row, index + 1, constraints, id(row) in front_ids) for index, row in enumerate(ranked)]
     front = [row for row in shown if row.metrics.get("pareto")]
-    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices), tuple(points))
+    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices), tuple(points),
+                     redundant)
+
+
+def scenario_of(fit: FitQuery, config: Configuration) -> Scenario:
+    """The scenario one configuration is modelled in: ``chipfit estimate``'s for the same options.
+
+    The latency target goes to every scenario but training (whose target is the time to train, a
+    constraint on the row); TTFT and TPOT limits go to the server scenario, where the model picks the
+    batch and split that meet them (in the other scenarios they constrain the row).
+    """
+    target = fit.latency_target() if fit.scenario is not ScenarioKind.TRAINING else None
+    server = fit.scenario is ScenarioKind.SERVER
+    return Scenario(fit.scenario, None, config.precision, config.count, target,
+                    ttft_target=fit.ttft_s if server else None, tpot_target=fit.tpot_s if server else None)
+
+
+def fewest_devices(rows: Sequence[Result], objective: str) -> tuple[list[Result], int]:
+    """The rows where more devices buy something: of one device at one precision, a configuration with
+    more devices is kept only if it beats, on the objective, every feasible one with fewer.
+
+    "How many" is then the fewest devices that meet the limits, plus the larger counts that improve the
+    objective (more throughput, a shorter time to train); two Orin Nanos drawing twice the power for the
+    same latency are left out. Returns the rows kept and how many were left out.
+    """
+    better = query.higher_is_better(objective)
+    best: dict[tuple[str, str], float] = {}
+    kept = []
+    for row in sorted(rows, key=lambda r: (r.device, str(r.scenario.precision), r.scenario.count)):
+        value = row.metrics.get(objective)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            kept.append(row)
+            continue
+        key = (row.device, str(row.scenario.precision))
+        so_far = best.get(key)
+        if so_far is None or (value > so_far if better else value < so_far):
+            best[key] = value
+            kept.append(row)
+    return kept, len(rows) - len(kept)
+
+def _hint(reason: str, fit: FitQuery) -> str:
+    """A reason with what to try where the workload's own precision kept a device out."""
+    if not fit.precisions and "does not compute in" in reason:
+        return reason + " (--precision any tries every precision each device has)"
+    return reason
 
 
 def _config_text(row: Result) -> str:
@@ -396,7 +445,7 @@ def report(result: FitResult, *, environment: Mapping[str, Any] | None = None, c
     constraints = [c.option for c in fit.constraints()] + ([f"--where {fit.where!r}"] if fit.where else [])
     title = f"Which chip fits {fit.workload} ({fit.scenario})" + (f": {', '.join(constraints)}" if constraints else "")
     objective = result.objective
-    columns = [objective, *[key for key in ("count", "precision", "batch", "time_to_train_s", "latency_s", "throughput_sps",
+    columns = [objective, *[key for key in ("count", "parallelism", "precision", "batch", "time_to_train_s", "latency_s", "throughput_sps",
                                             "output_tokens_per_s", "ttft_s", "tpot_s", "power_w",
                                             "hardware_cost_usd", "usd_per_million_samples", "usd_per_million_tokens",
                                             "binding_limit") if key != objective]]
@@ -404,7 +453,9 @@ def report(result: FitResult, *, environment: Mapping[str, Any] | None = None, c
     columns = [key for key in columns if key in present]
     lines = [
         f"Modelled (roofline model, datasheet figures), not measured: {result.configurations_evaluated} "
-        f"configurations of {result.devices_considered} devices evaluated, {len(result.ranked)} feasible; "
+        f"configurations of {result.devices_considered} devices evaluated, {len(result.ranked) + result.redundant} "
+        f"feasible" + (f" ({result.redundant} left out: more of a device that does no better on {objective})"
+                       if result.redundant else "") + "; "
         f"ranked by {objective} ({'highest' if query.higher_is_better(objective) else 'lowest'} first); "
         f"the top {min(fit.top, len(result.ranked))} shown.",
     ]

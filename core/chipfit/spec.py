@@ -132,6 +132,7 @@ class FitSpec:
     ttft_ms: float | None = None
     tpot_ms: float | None = None
     min_throughput: float | None = None
+    min_tokens_per_s: float | None = None
     max_power_w: float | None = None
     max_cost_usd: float | None = None
     segment: list[str] = attrs.field(factory=list)
@@ -152,6 +153,7 @@ class FitSpec:
         return FitQuery(
             workload=self.workload, scenario=self.scenario, target_s=scale(self.target_ms), fps=self.fps,
             ttft_s=scale(self.ttft_ms), tpot_s=scale(self.tpot_ms), min_throughput=self.min_throughput,
+            min_tokens_per_s=self.min_tokens_per_s,
             max_power_w=self.max_power_w, max_cost_usd=self.max_cost_usd, segments=tuple(self.segment),
             vendors=tuple(self.vendor), kinds=tuple(self.kind), precisions=tuple(self.precision),
             max_count=self.max_count, by=self.by, pareto=None if self.pareto is None else tuple(self.pareto),
