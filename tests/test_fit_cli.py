@@ -148,3 +148,20 @@ def test_llm_serving_fit_top_rows_equal_estimate(cli):
         (twin,) = json.loads(same.stdout)["rows"]
         assert model_metrics(row["metrics"]) == model_metrics(twin["metrics"])
         assert row["metrics"]["parallelism"] == twin["metrics"]["parallelism"]
+
+
+def test_fit_measure_puts_a_measured_row_beside_a_shown_row_this_machine_holds(cli):
+    result = cli("fit", "mobilenet-v2", "--vendor", "localhost", "--top", "1", "--measure", "--budget", "0.2", "--format", "json")
+    assert_clean(result)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    sources = {(row["device"], row["source"]) for row in rows}
+    assert ("localhost-cpu", "modelled") in sources and ("localhost-cpu", "measured") in sources
+    measured = next(row for row in rows if row["source"] == "measured")
+    assert measured["status"] == "ok" and measured["metrics"]["latency_s"] > 0
+
+
+def test_fit_measure_with_no_device_here_says_every_row_is_modelled(cli):
+    result = cli("fit", "mobilenet-v2", "--segment", "datacenter", "--top", "2", "--measure")
+    assert result.exit_code == 0, result.output
+    assert "none of the shown devices is on this machine" in result.stderr
