@@ -1,8 +1,9 @@
 """How many configurations a second the fit search evaluates: the vectorised model against the scalar one.
 
-A configuration is a device x precision x batch x count (data-parallel training on ``count`` devices,
-the all-reduce over the interconnect). Both paths run in the same process on the same synthetic
-devices (benchmarks/sweep.py's) and the ResNet-50 training workload (174 operators):
+Two searches, each a device x precision x batch x count, on the same synthetic devices
+(benchmarks/sweep.py's): data-parallel training of ResNet-50 (the all-reduce over the
+interconnect), and offline ResNet-50 inference on every split of each count (tensor 1-8 x pipeline
+1-64 with ``count // (tensor x pipeline)`` data-parallel replicas). Both paths run in the same process:
 
 - scalar: ``chipfit.model.estimate`` per configuration (the reference; a random sample of them),
 - vectorised: ``chipfit.vectorised`` over every configuration at once (numpy),
@@ -37,6 +38,8 @@ from chipfit.records import Precision, Scenario  # noqa: E402
 PRECISIONS = [Precision.FP32, Precision.FP16, Precision.INT8]
 BATCHES = np.array([2 ** k for k in range(9)])  # 1 … 256
 COUNTS = np.arange(1, 65)  # 1 … 64
+TENSORS = [1, 2, 4, 8]
+PIPELINES = [1, 2, 4, 8, 16, 32, 64]
 
 
 def vectorised_pass(devices, workload):
@@ -49,6 +52,22 @@ def vectorised_pass(devices, workload):
     train = vectorised.training_times(rows, step, workload, PRECISIONS, BATCHES, COUNTS)
     train = np.where(fits[:, :, None], train, np.nan)
     return train, train.size
+
+
+def split_pass(devices, workload):
+    """Every split configuration's offline throughput (nan: does not fit or too few devices); the count evaluated."""
+    kernels = vectorised.KernelArrays.of(workload)
+    rows = vectorised.DeviceArrays.of(devices, workload, PRECISIONS, kernels)
+    split = vectorised.split_inference(rows, kernels, workload, PRECISIONS, BATCHES, TENSORS, PIPELINES)
+    group = np.array(TENSORS)[:, None] * np.array(PIPELINES)[None, :]
+    evaluated = 0
+    best = np.full((len(rows.valid), len(COUNTS)), np.nan)
+    for n, count in enumerate(COUNTS):
+        throughput = split.throughput(int(count))
+        evaluated += int((group <= count).sum()) * len(rows.valid) * len(BATCHES)
+        flat = throughput.reshape(len(rows.valid), -1)
+        best[:, n] = np.where(np.isnan(flat).all(axis=1), np.nan, np.nanmax(np.nan_to_num(flat, nan=-1.0), axis=1))
+    return split, best, evaluated
 
 
 def spread(values: list[float]) -> str:
@@ -89,11 +108,46 @@ def main() -> None:
             assert np.isnan(got), (devices[d].id, result.reason)
     print(f"workload: {workload.id} ({len(workload.operators)} operators); {len(devices)} synthetic devices x "
           f"{len(PRECISIONS)} precisions x {len(BATCHES)} batches x counts 1-{COUNTS[-1]} = {evaluated:,} "
-          "configurations (data-parallel training; tensor/pipeline splits are not in the scalar model yet)")
+          "configurations (data-parallel training)")
     print(f"vectorised: {spread(vector_rates)} configurations/s")
     print(f"scalar (chipfit.model.estimate): {spread(scalar_rates)} configurations/s")
     print(f"ratio (medians): {statistics.median(vector_rates) / statistics.median(scalar_rates):,.0f}x; largest "
           f"relative difference on {len(sample)} sampled configurations: {worst:.1e}")
+
+    # the split search: offline inference, every tensor x pipeline split of each count
+    inference = catalogue.workload("resnet-50")
+    split_sample = [(rng.randrange(len(devices)), rng.randrange(len(PRECISIONS)), rng.randrange(len(BATCHES)),
+                     rng.randrange(len(TENSORS)), rng.randrange(len(PIPELINES)), rng.randrange(len(COUNTS)))
+                    for _ in range(args.scalar_sample)]
+    split_sample = [s for s in split_sample if TENSORS[s[3]] * PIPELINES[s[4]] <= COUNTS[s[5]]]
+    vector_rates, scalar_rates = [], []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        split, best, evaluated = split_pass(devices, inference)
+        vector_rates.append(evaluated / (time.perf_counter() - start))
+        start = time.perf_counter()
+        scalar = []
+        for d, p, b, t, q, n in split_sample:
+            named = TENSORS[t] > 1 or PIPELINES[q] > 1
+            scenario = Scenario("offline", int(BATCHES[b]), PRECISIONS[p], int(COUNTS[n]),
+                                tensor_parallel=TENSORS[t] if named else None,
+                                pipeline_parallel=PIPELINES[q] if named else None)
+            scalar.append(model.estimate(devices[d], inference, scenario))
+        scalar_rates.append(len(split_sample) / (time.perf_counter() - start))
+    worst = 0.0
+    for (d, p, b, t, q, n), result in zip(split_sample, scalar):
+        got = split.throughput(int(COUNTS[n]))[d * len(PRECISIONS) + p, b, t, q]
+        if result.ok:
+            worst = max(worst, abs(got / result.metrics["throughput_sps"] - 1))
+        else:
+            assert np.isnan(got), (devices[d].id, result.reason)
+    print(f"workload: {inference.id} offline; {len(devices)} synthetic devices x {len(PRECISIONS)} precisions x "
+          f"{len(BATCHES)} batches x counts 1-{COUNTS[-1]} x every split (tensor {TENSORS[0]}-{TENSORS[-1]} x "
+          f"pipeline {PIPELINES[0]}-{PIPELINES[-1]} within the count) = {evaluated:,} configurations")
+    print(f"vectorised: {spread(vector_rates)} configurations/s")
+    print(f"scalar (chipfit.model.estimate, the split named): {spread(scalar_rates)} configurations/s")
+    print(f"ratio (medians): {statistics.median(vector_rates) / statistics.median(scalar_rates):,.0f}x; largest "
+          f"relative difference on {len(split_sample)} sampled configurations: {worst:.1e}")
 
     # chipfit fit on the in-tree catalogue, after start-up (plugins, catalogue and workload loaded)
     asked = fit.FitQuery("mobilenet-v2", fps=30, segments=("edge",), by="power", precisions=("any",))
@@ -103,15 +157,26 @@ def main() -> None:
         return runner.complete_row(estimate_cell(pm, device, work, scenario), device, catalogue, asked.costs)
 
     fit.search(asked, catalogue, evaluate)  # the first call loads what the plugins load lazily: start-up
+    time_fit(asked, catalogue, evaluate, args.repeats,
+             "chipfit fit mobilenet-v2 --fps 30 --segment edge --by power --precision any")
+    serving = fit.FitQuery("llama-3.1-70b", scenario="server", ttft_s=2.0, tpot_s=0.2, min_tokens_per_s=20000,
+                           precisions=("fp8", "bf16"), max_count=32, by="cost-per-token")
+    time_fit(serving, catalogue, evaluate, max(1, args.repeats // 2),
+             "chipfit fit llama-3.1-70b --scenario server --ttft-ms 2000 --tpot-ms 200 --min-tokens-per-s 20000 "
+             "--precision fp8,bf16 --max-count 32 --by cost-per-token")
+
+
+def time_fit(asked, catalogue, evaluate, repeats: int, command: str) -> None:
+    """Time one fit search and its report on the in-tree catalogue (scalar model, the hook path)."""
     seconds = []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         start = time.perf_counter()
         answer = fit.search(asked, catalogue, evaluate)
         fit.report(answer)
         seconds.append(time.perf_counter() - start)
-    print(f"chipfit fit mobilenet-v2 --fps 30 --segment edge --by power --precision any (in-tree catalogue, "
-          f"{answer.configurations_evaluated} configurations): {statistics.median(seconds) * 1e3:.0f} ms "
-          f"({min(seconds) * 1e3:.0f}..{max(seconds) * 1e3:.0f}) after start-up")
+    print(f"{command} (in-tree catalogue, {answer.configurations_evaluated} configurations): "
+          f"{statistics.median(seconds) * 1e3:.0f} ms ({min(seconds) * 1e3:.0f}..{max(seconds) * 1e3:.0f}) "
+          "after start-up")
 
 
 if __name__ == "__main__":

@@ -95,3 +95,53 @@ def test_pareto_front_law():
     rows = [row("a", 1, 10), row("b", 2, 5), row("c", 3, 6), row("d", 0.5, 20), row("e", 2, 5)]
     front = {r.device for r in fit.pareto(rows, ["latency_s", "power_w"])}
     assert front == {"a", "b", "d"}
+
+
+def test_more_devices_are_shown_only_where_they_buy_something(catalogue, pm):
+    by_power = search(catalogue, pm, workload="mobilenet-v2", fps=30, segments=("edge",), by="power", max_count=8)
+    assert by_power.redundant > 0
+    # power only grows with the count: each device and precision is shown once, at its fewest devices
+    shown = [(row.device, str(row.scenario.precision)) for row in by_power.ranked]
+    assert len(shown) == len(set(shown))
+    assert all(row.scenario.count == 1 for row in by_power.ranked)
+    by_throughput = search(catalogue, pm, workload="resnet-50", scenario="offline", segments=("datacenter",),
+                           vendors=("nvidia",), by="throughput", max_count=4)
+    counts = {row.scenario.count for row in by_throughput.ranked if row.device == "nvidia-h100-sxm5"}
+    assert counts == {1, 2, 4}, "more devices raise offline throughput: every count is kept"
+
+
+def test_fewest_devices_law():
+    from chipfit.records import Result, Scenario
+
+    def row(device, count, value):
+        return Result(device, "w", Scenario(count=count), "modelled", "ok", {"power_w": value})
+
+    rows = [row("a", 1, 10), row("a", 2, 20), row("a", 4, 5), row("b", 2, 3), row("b", 1, 3)]
+    kept, left_out = fit.fewest_devices(rows, "power_w")
+    assert {(r.device, r.scenario.count) for r in kept} == {("a", 1), ("a", 4), ("b", 1)}
+    assert left_out == 2
+
+
+def test_llm_serving_fit_meets_ttft_tpot_and_tokens_and_shows_the_split(catalogue, pm):
+    result = search(catalogue, pm, workload="llama-2-70b", scenario="server", ttft_s=2.0, tpot_s=0.2,
+                    min_tokens_per_s=5000, precisions=("fp8",), vendors=("nvidia",), by="cost-per-token",
+                    max_count=8)
+    assert result.objective == "usd_per_million_tokens"
+    assert result.ranked
+    for row in result.ranked:
+        assert row.metrics["ttft_s"] <= 2.0 and row.metrics["tpot_s"] <= 0.2
+        assert row.metrics["output_tokens_per_s"] >= 5000
+        split = row.metrics["parallelism"]
+        assert split["data"] * split["tensor"] * split["pipeline"] * split["expert"] <= row.scenario.count
+    assert result.ranked[0].scenario.ttft_target == 2.0 and result.ranked[0].scenario.tpot_target == 0.2
+    assert "tokens/s" in result.infeasible["nvidia-l4"], "eight L4s serve too few tokens a second"
+
+
+def test_min_tokens_per_s_must_be_positive(catalogue, pm):
+    with pytest.raises(ChipfitError, match="--min-tokens-per-s must be a positive number"):
+        search(catalogue, pm, workload="llama-2-70b", scenario="server", min_tokens_per_s=-1)
+
+
+def test_a_precision_the_device_lacks_says_what_to_try(catalogue, pm):
+    result = search(catalogue, pm, workload="mobilenet-v2", fps=30, segments=("edge",), by="power")
+    assert "--precision any" in result.infeasible["hailo-hailo-8"]

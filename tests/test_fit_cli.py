@@ -131,3 +131,37 @@ def test_a_bad_fit_table_names_its_line(cli, write_spec, store):
     assert_bad_input(cli("run", spec), "line 9: fit[0]:", "--max-power-w 0.001 is met by 0")
     spec = write_spec(TWO_GPUS + '\n[[fit]]\nworkload = "mobilenet-v2"\npareto = ["cost"]\n')
     assert_bad_input(cli("run", spec), "fit[0].pareto: pareto names two objectives")
+
+
+def test_llm_serving_fit_top_rows_equal_estimate(cli):
+    result = cli("fit", "llama-2-70b", "--scenario", "server", "--ttft-ms", "2000", "--tpot-ms", "200",
+                 "--precision", "fp8", "--vendor", "nvidia,amd", "--by", "cost-per-token", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = data["rows"]
+    assert rows and data["objective"] == "usd_per_million_tokens"
+    for row in rows[:2]:
+        scenario = row["scenario"]
+        same = cli("estimate", row["device"], "llama-2-70b", "--scenario", "server", "--precision", "fp8",
+                   "--count", str(scenario["count"]), "--ttft-ms", "2000", "--tpot-ms", "200", "--format", "json")
+        assert same.exit_code == 0, same.output
+        (twin,) = json.loads(same.stdout)["rows"]
+        assert model_metrics(row["metrics"]) == model_metrics(twin["metrics"])
+        assert row["metrics"]["parallelism"] == twin["metrics"]["parallelism"]
+
+
+def test_fit_measure_puts_a_measured_row_beside_a_shown_row_this_machine_holds(cli):
+    result = cli("fit", "mobilenet-v2", "--vendor", "localhost", "--top", "1", "--measure", "--budget", "0.2", "--format", "json")
+    assert_clean(result)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    sources = {(row["device"], row["source"]) for row in rows}
+    assert ("localhost-cpu", "modelled") in sources and ("localhost-cpu", "measured") in sources
+    measured = next(row for row in rows if row["source"] == "measured")
+    assert measured["status"] == "ok" and measured["metrics"]["latency_s"] > 0
+
+
+def test_fit_measure_with_no_device_here_says_every_row_is_modelled(cli):
+    result = cli("fit", "mobilenet-v2", "--segment", "datacenter", "--top", "2", "--measure")
+    assert result.exit_code == 0, result.output
+    assert "none of the shown devices is on this machine" in result.stderr

@@ -228,3 +228,14 @@ def test_a_calibration_profile_makes_estimates_calibrated(catalogue, monkeypatch
     row = model.estimate(device, catalogue.workloads["resnet-50"], Scenario("single-stream"))
     assert row.source == "calibrated"
     assert "calibrated on this machine" in " ".join(row.explain)
+
+
+def test_measuring_a_model_file_with_a_question_mark_in_its_name(cli, tmp_path):
+    """End to end (issue 17): the file's path, '?' and all, reaches the runtime that measures it."""
+    path = _tiny_model(tmp_path / "what?.onnx")
+    result = cli("measure", "localhost-cpu", path, "--budget", "0.2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    measured = [row for row in rows if row["source"] == "measured"]
+    assert measured and measured[0]["status"] == "ok", rows
+    assert measured[0]["workload"].startswith("what")

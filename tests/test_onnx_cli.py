@@ -245,6 +245,30 @@ def test_spec_dims_must_be_positive(cli, write_spec, seq_file, value):
     assert_bad_input(cli("run", spec), str(spec), "seq")
 
 
+def test_model_dims_give_each_model_file_its_own(cli, write_spec, seq_file):
+    """dims apply to every model file of a group; model_dims give one file its own (issue 17)."""
+    import shutil
+
+    shutil.copy(seq_file, seq_file.parent / "long.onnx")
+    text = SPEC.replace('"m.onnx", "resnet-50"', '"m.onnx", "long.onnx"').replace(
+        "dims = { seq = 8 }\n", 'dims = { seq = 8 }\nmodel_dims = { "long.onnx" = { seq = 64 } }\n')
+    rows = {row["workload"]: row for row in _json(cli("run", write_spec(text), "--format", "json"))["rows"]}
+    assert set(rows) == {"m", "long"}
+    assert rows["long"]["metrics"]["ops_total"] == pytest.approx(8 * rows["m"]["metrics"]["ops_total"])
+
+
+def test_model_dims_for_a_file_not_in_the_group_names_it(cli, write_spec, seq_file):
+    text = SPEC.replace("dims = { seq = 8 }\n", 'dims = { seq = 8 }\nmodel_dims = { "n.onnx" = { seq = 64 } }\n')
+    spec = write_spec(text)
+    assert_bad_input(cli("run", spec), str(spec), "line 9", "model_dims", "'n.onnx'", "did you mean 'm.onnx'")
+
+
+def test_model_dims_must_be_positive(cli, write_spec, seq_file):
+    text = SPEC.replace("dims = { seq = 8 }\n", 'model_dims = { "m.onnx" = { seq = 0 } }\n')
+    spec = write_spec(text)
+    assert_bad_input(cli("run", spec), str(spec), "model_dims.m.onnx.seq", "positive")
+
+
 CLAIM = """
 [[claims]]
 text = "the model file runs fast"

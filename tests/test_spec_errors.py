@@ -280,8 +280,8 @@ def test_datasheet_unknown_precision_points_at_its_line(tmp_path):
 
 
 def test_datasheet_missing_figure(tmp_path):
-    text = DATASHEET + DATASHEET.replace('"acme-x1"', '"acme-x2"').replace("power_w = 10\n", "")
-    error = _bad_sheet(tmp_path, text, "missing required key", "power_w", "device[1]")
+    text = DATASHEET + DATASHEET.replace('"acme-x1"', '"acme-x2"').replace("memory_bandwidth_gb_s = 100\n", "")
+    error = _bad_sheet(tmp_path, text, "missing required key", "memory_bandwidth_gb_s", "device[1]")
     assert error.line == _sheet_line(text, "[[device]]", after='"acme-x1"')
 
 

@@ -77,3 +77,36 @@ def test_training_times_equal_the_scalar_model(device_list, workload, batches, c
                         continue
                     assert fits[row, b]
                     assert math.isclose(got, result.metrics["time_to_train_s"], rel_tol=1e-9), (device, batch, count)
+
+
+inference_workloads = st.builds(Workload, st.just("w"), st.just("w"), st.just("d"), st.just("inference"),
+                                st.lists(operators, min_size=1, max_size=6), precision=st.sampled_from(PRECISIONS))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(devices(), min_size=1, max_size=2), inference_workloads,
+       st.lists(st.integers(1, 256), min_size=1, max_size=3), st.sampled_from([[1], [1, 2], [1, 2, 4], [2, 8]]),
+       st.sampled_from([[1], [1, 2], [1, 4], [3]]), st.integers(1, 16))
+def test_split_inference_equals_the_scalar_model(device_list, workload, batches, tensors, pipelines, count):
+    kernels = vectorised.KernelArrays.of(workload)
+    rows = vectorised.DeviceArrays.of(device_list, workload, PRECISIONS, kernels)
+    split = vectorised.split_inference(rows, kernels, workload, PRECISIONS, np.array(batches), tensors, pipelines)
+    throughput = split.throughput(count)
+    for d, device in enumerate(device_list):
+        for p, precision in enumerate(PRECISIONS):
+            row = d * len(PRECISIONS) + p
+            for b, batch in enumerate(batches):
+                for t, tensor in enumerate(tensors):
+                    for q, pipeline in enumerate(pipelines):
+                        named = tensor > 1 or pipeline > 1
+                        scenario = Scenario("offline", batch, precision, count,
+                                            tensor_parallel=tensor if named else None,
+                                            pipeline_parallel=pipeline if named else None)
+                        result = model.estimate(device, workload, scenario)
+                        got = throughput[row, b, t, q]
+                        if not result.ok:  # the scalar model refuses: so do the arrays
+                            assert math.isnan(got), (result.reason, device, tensor, pipeline, count)
+                            continue
+                        assert math.isclose(got, result.metrics["throughput_sps"], rel_tol=1e-9), \
+                            (device, batch, tensor, pipeline, count)
+                        assert math.isclose(split.latency_s[row, b, t, q], result.metrics["latency_s"], rel_tol=1e-9)

@@ -81,6 +81,12 @@ class GroupSpec:
     note: str = ""
     columns: list[str] | None = None
     dims: dict[str, int] = attrs.field(factory=dict)
+    model_dims: dict[str, dict[str, int]] = attrs.field(factory=dict)
+
+    def dims_for(self, model: str) -> dict[str, int]:
+        """The symbolic dimensions one model file of the group is read with: ``dims``, then its own
+        ``model_dims`` entry over them."""
+        return {**self.dims, **self.model_dims.get(model, {})}
 
     def to_scenario(self) -> Scenario:
         """The scenario record (SI units).
@@ -132,6 +138,7 @@ class FitSpec:
     ttft_ms: float | None = None
     tpot_ms: float | None = None
     min_throughput: float | None = None
+    min_tokens_per_s: float | None = None
     max_power_w: float | None = None
     max_cost_usd: float | None = None
     segment: list[str] = attrs.field(factory=list)
@@ -152,6 +159,7 @@ class FitSpec:
         return FitQuery(
             workload=self.workload, scenario=self.scenario, target_s=scale(self.target_ms), fps=self.fps,
             ttft_s=scale(self.ttft_ms), tpot_s=scale(self.tpot_ms), min_throughput=self.min_throughput,
+            min_tokens_per_s=self.min_tokens_per_s,
             max_power_w=self.max_power_w, max_cost_usd=self.max_cost_usd, segments=tuple(self.segment),
             vendors=tuple(self.vendor), kinds=tuple(self.kind), precisions=tuple(self.precision),
             max_count=self.max_count, by=self.by, pareto=None if self.pareto is None else tuple(self.pareto),
@@ -213,6 +221,19 @@ def parse(text: str, data: dict, where: str) -> Spec:
             if size <= 0:
                 raise SpecError(f"groups[{index}].dims.{name} must be a positive whole number, got {size}",
                                 path=where, line=tomlfile.locate(text, [*at, "dims", name]))
+        for model, sizes in group.model_dims.items():
+            if model not in group.workloads:
+                from chipfit.errors import suggest
+
+                close = suggest(model, group.workloads)
+                hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                raise SpecError(f"groups[{index}].model_dims: {model!r} is not one of the group's workloads{hint}",
+                                path=where, line=tomlfile.locate(text, [*at, "model_dims", model]))
+            for name, size in sizes.items():
+                if size <= 0:
+                    raise SpecError(f"groups[{index}].model_dims.{model}.{name} must be a positive whole number, "
+                                    f"got {size}", path=where,
+                                    line=tomlfile.locate(text, [*at, "model_dims", model, name]))
         try:
             group.to_scenario()
         except ValueError as error:

@@ -43,20 +43,35 @@ class KernelArrays:
     op_class: tuple[str, ...]  # per kernel
     classes: tuple[str, ...]  # the distinct classes, in order
     class_index: np.ndarray  # per kernel: its index in ``classes``
+    splittable: np.ndarray | None = None  # per kernel: a tensor split divides it (chipfit.model.inference)
+    reduced_bytes: float = 0.0  # per sample: the sum of the all-reduces a tensor split adds
+    reductions: int = 0  # how many all-reduces (messages) a tensor split adds
 
     @classmethod
     def of(cls, workload: Workload, training: bool = False) -> KernelArrays:
         """The arrays of a workload's kernels (its operators lowered with every fusion, as the scalar model
         lowers them for a device that declares none; no BatchNormalization folding in training), classes
         as the scalar model assigns them."""
+        from chipfit.model.inference import all_reduced, tensor_splits
+
         fusions = model.FUSIONS - {"fold-batch-norm"} if training else model.FUSIONS
         ops = model.lower(workload.operators, fusions)
         names = tuple(model.op_class(op) for op in ops)
         classes = tuple(dict.fromkeys(names))
+        reduced = all_reduced(ops)
         return cls(
             np.array([op.ops for op in ops], dtype=float), np.array([op.weight_bytes for op in ops], dtype=float),
             np.array([op.activation_bytes for op in ops], dtype=float), np.array([op.repeat for op in ops], dtype=float),
-            names, classes, np.array([classes.index(name) for name in names], dtype=np.intp))
+            names, classes, np.array([classes.index(name) for name in names], dtype=np.intp),
+            np.array([tensor_splits(op) for op in ops], dtype=bool), float(sum(reduced)), len(reduced))
+
+    def split(self, tensor: int) -> KernelArrays:
+        """The kernels one of ``tensor`` devices runs: those a tensor split divides, over ``tensor``."""
+        if tensor == 1:
+            return self
+        factor = np.where(self.splittable, float(tensor), 1.0)
+        return attrs.evolve(self, ops=self.ops / factor, weight_bytes=self.weight_bytes / factor,
+                            activation_bytes=self.activation_bytes / factor)
 
 
 @attrs.frozen
@@ -175,3 +190,76 @@ def training_times(device_rows: DeviceArrays, step_s: np.ndarray, workload: Work
                     + messages[None, :], 0.0)
     steps = samples / (np.asarray(batches, dtype=float)[None, :, None] * counts[None, None, :])
     return steps * (step_s[:, :, None] + sync[:, None, :])
+
+
+@attrs.frozen
+class SplitTimes:
+    """Inference on a split, for every (device-precision row, batch, tensor degree, pipeline degree).
+
+    ``latency_s`` is one batch through every stage (with the tensor all-reduces and the pipeline
+    hand-offs); ``replica_throughput`` one replica's samples/s (a stream of batches keeps every stage
+    busy: ``batch x pipeline / latency``); ``fits`` whether a device holds its share. Nan where the
+    split is not possible (no precision, no interconnect for a split). The model's own search tries at most
+    as many stages as kernels; a named split may have more (a stage then idles).
+    """
+
+    latency_s: np.ndarray  # (rows, B, T, P)
+    replica_throughput: np.ndarray  # (rows, B, T, P)
+    fits: np.ndarray  # (rows, B, T, P) bool
+    tensors: np.ndarray
+    pipelines: np.ndarray
+
+    def throughput(self, count: int) -> np.ndarray:
+        """Samples/s on ``count`` devices: ``count // (tensor x pipeline)`` replicas (the rest idle, as
+        the scalar model leaves them); nan where a split needs more devices or does not fit."""
+        group = self.tensors[:, None] * self.pipelines[None, :]  # (T, P)
+        data = count // group
+        out = self.replica_throughput * data[None, None, :, :]
+        return np.where((data[None, None] >= 1) & self.fits, out, np.nan)
+
+
+def split_inference(device_rows: DeviceArrays, kernels: KernelArrays, workload: Workload,
+                    precisions: Sequence[Precision], batches: np.ndarray, tensors: Sequence[int],
+                    pipelines: Sequence[int], load: float = 1.0) -> SplitTimes:
+    """The scalar model's inference plan (:func:`chipfit.model.inference`) over arrays of devices,
+    precisions, batches and tensor x pipeline degrees (``load``: the server scenario's, else 1).
+
+    Per split: the batch time of one device's kernels (those a tensor split divides, over ``tensor``),
+    plus ``2 (t-1)/t x`` the all-reduced bytes ``/ interconnect + 2 (t-1)`` message latencies per
+    all-reduce, plus ``(p-1)`` hand-offs of half the largest kernel's activations; all over ``load``.
+    Memory per device: ``weights / (t p) +`` the live activations of the largest kernel it runs.
+    """
+    from chipfit.model import collectives
+    from chipfit.model.memory import LIVE_FACTOR
+
+    batches = np.asarray(batches, dtype=float)
+    tensors_a, pipelines_a = np.asarray(tensors, dtype=float), np.asarray(pipelines, dtype=float)
+    rows = len(device_rows.valid)
+    shape = (rows, len(batches), len(tensors_a), len(pipelines_a))
+    latency, fits = np.full(shape, np.nan), np.zeros(shape, dtype=bool)
+    scale = device_rows.scale[:, None]  # (rows, 1)
+    link = device_rows.interconnect[:, None]
+    per_precision = np.array([p.bytes_per_value / workload.precision.bytes_per_value for p in precisions])
+    message = collectives.MESSAGE_LATENCY_S
+    for ti, tensor in enumerate(tensors):
+        mine = kernels.split(tensor)
+        time_s = batch_times(device_rows, mine, batches)  # (rows, B)
+        reduce_s = 0.0
+        if tensor > 1:
+            reduce_s = (2 * (tensor - 1) / tensor * kernels.reduced_bytes * scale * batches[None, :] / link
+                        + kernels.reductions * 2 * (tensor - 1) * message)
+        largest = float(mine.activation_bytes.max()) if len(mine.activation_bytes) else 0.0
+        for pi, pipeline in enumerate(pipelines):
+            handoff = 0.0
+            if pipeline > 1:
+                handoff = (pipeline - 1) * (largest / 2 * scale * batches[None, :] / link + message)
+            usable = device_rows.valid[:, None] & np.ones(len(batches), dtype=bool)[None, :]
+            if tensor > 1 or pipeline > 1:
+                usable = usable & ~np.isnan(link)
+            latency[:, :, ti, pi] = np.where(usable, (time_s + reduce_s + handoff) / load, np.nan)
+            need = np.array([workload.weight_bytes * s / (tensor * pipeline)
+                             + (LIVE_FACTOR * largest + workload.kv_cache_bytes_per_sample) * s * batches
+                             for s in per_precision])  # (precisions, B)
+            fits[:, :, ti, pi] = fits_memory(device_rows, need, len(precisions)) & usable
+    throughput = batches[None, :, None, None] * pipelines_a[None, None, None, :] / latency
+    return SplitTimes(latency, throughput, fits, tensors_a, pipelines_a)

@@ -29,6 +29,8 @@ def _words(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--ttft-ms", type=float, help="Longest time to first token (generation workloads).")
 @click.option("--tpot-ms", type=float, help="Longest time per output token (generation workloads).")
 @click.option("--min-throughput", type=float, metavar="SAMPLES_PER_S", help="Least throughput, samples/s.")
+@click.option("--min-tokens-per-s", type=float, metavar="TOKENS_PER_S",
+              help="Least output tokens a second (generation workloads).")
 @click.option("--max-power-w", type=float, help="Most power the configuration may draw (all its devices).")
 @click.option("--max-cost-usd", type=float, help="Most the configuration's hardware may cost.")
 @click.option("--segment", multiple=True, help="Only these segments (edge, desktop, datacenter); repeat or comma.")
@@ -48,7 +50,8 @@ def _words(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("-o", "--output", help="Write the report to this file.")
 @click.pass_obj
-def fit_command(obj: Context, workload, scenario, target_ms, fps, ttft_ms, tpot_ms, min_throughput, max_power_w,
+def fit_command(obj: Context, workload, scenario, target_ms, fps, ttft_ms, tpot_ms, min_throughput, min_tokens_per_s,
+                max_power_w,
                 max_cost_usd, segment, vendor, kind, precision, max_count, by, pareto, where, top, measure, budget,
                 electricity, service_life, fmt, output) -> None:
     """Which devices, how many and configured how run WORKLOAD within the limits, ranked by an objective.
@@ -69,7 +72,8 @@ def fit_command(obj: Context, workload, scenario, target_ms, fps, ttft_ms, tpot_
     renderer = pick_renderer(obj, fmt, output)
     asked = fit.FitQuery(
         workload=workload, scenario=scenario, target_s=scale(target_ms), fps=fps, ttft_s=scale(ttft_ms),
-        tpot_s=scale(tpot_ms), min_throughput=min_throughput, max_power_w=max_power_w, max_cost_usd=max_cost_usd,
+        tpot_s=scale(tpot_ms), min_throughput=min_throughput,
+        min_tokens_per_s=min_tokens_per_s, max_power_w=max_power_w, max_cost_usd=max_cost_usd,
         segments=_words(segment), vendors=_words(vendor), kinds=_words(kind), precisions=_words(precision),
         max_count=max_count, by=by, where=where, pareto=pair, top=top, costs=cost_inputs(electricity, service_life))
     result = fit.search(asked, obj.catalogue, _evaluator(obj, asked))

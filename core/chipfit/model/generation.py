@@ -122,18 +122,32 @@ def _prefill_s(device, config, split, precision, sequences, tokens, resident) ->
     return split.pipeline * (stage.time_s + stage_handoff_s(device, config, split, sequences * tokens))
 
 
-def serve(device: Device, config: TransformerConfig, split: Split, precision: Precision, requests: Requests,
-          batch: int) -> Serving:
-    """Cost serving at ``batch`` concurrent sequences per replica on ``split`` (see the module docs)."""
-    held = holdings(device, config, split, precision, requests, batch)
-    resident = _resident(device, held)
-    context = requests.input_tokens + requests.output_tokens / 2
-    step_s, step_ops, bound = _step_s(device, config, split, precision, batch, context, resident)
+def _prefills(device, config, split, precision, requests, resident) -> tuple[float, float]:
+    """Prefilling one request alone, and per request when prefilled in chunks (they do not depend on the batch)."""
     prefill_s = _prefill_s(device, config, split, precision, 1, requests.input_tokens, resident)
     chunk = max(1, round(PREFILL_CHUNK_TOKENS / requests.input_tokens))
     per_request = _prefill_s(device, config, split, precision, chunk, requests.input_tokens, resident) / chunk
     # a pipeline prefills a chunk per stage at once: stages work on different chunks
-    per_request /= split.pipeline
+    return prefill_s, per_request / split.pipeline
+
+
+def serve(device: Device, config: TransformerConfig, split: Split, precision: Precision, requests: Requests,
+          batch: int, prefills: dict | None = None) -> Serving:
+    """Cost serving at ``batch`` concurrent sequences per replica on ``split`` (see the module docs).
+
+    ``prefills``: a dict the caller keeps across batches of one device, model, precision and requests,
+    so the prefill times (the same at every batch) are computed once per split."""
+    held = holdings(device, config, split, precision, requests, batch)
+    resident = _resident(device, held)
+    context = requests.input_tokens + requests.output_tokens / 2
+    step_s, step_ops, bound = _step_s(device, config, split, precision, batch, context, resident)
+    if prefills is None:
+        prefill_s, per_request = _prefills(device, config, split, precision, requests, resident)
+    else:
+        key = (split, resident)
+        if key not in prefills:
+            prefills[key] = _prefills(device, config, split, precision, requests, resident)
+        prefill_s, per_request = prefills[key]
     steps_per_request = requests.output_tokens * requests.beams / batch
     request_s = per_request + steps_per_request * step_s
     rate = split.data / request_s
@@ -208,6 +222,7 @@ def best_serving(device: Device, workload: Workload, scenario: Scenario, precisi
                 f"pipeline={scenario.pipeline_parallel}, expert={scenario.expert_parallel} for {workload.name}")
     best: Serving | None = None
     smallest: tuple[float, Split] | None = None
+    prefills: dict = {}  # per (split, resident): the same at every batch
     kind = scenario.kind
     ttft_target, tpot_target = targets(scenario, requests)
     latency_target = (scenario.latency_target or workload.latency_target) if kind is ScenarioKind.SERVER else None
@@ -227,7 +242,7 @@ def best_serving(device: Device, workload: Workload, scenario: Scenario, precisi
         else:
             batches = _batches(limit, split.pipeline, requests.beams)
         for batch in batches:
-            serving = serve(device, config, split, precision, requests, batch)
+            serving = serve(device, config, split, precision, requests, batch, prefills)
             if kind is ScenarioKind.SERVER and ((ttft_target and serving.ttft_s > ttft_target)
                                                 or (tpot_target and serving.tpot_s > tpot_target)
                                                 or (latency_target and request_latency_s(serving, requests)

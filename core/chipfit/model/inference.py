@@ -49,22 +49,31 @@ class Plan:
     memory_bytes: float  # per device
 
 
+def tensor_splits(kernel: Kernel) -> bool:
+    """Whether a tensor split divides this kernel ``tensor`` ways (weighted matmuls, convolutions, attention)."""
+    return kernel.op_class in _SPLIT_CLASSES or kernel.op_type in ("Conv", "MatMul", "Gemm", "Attention")
+
+
+def all_reduced(kernels: tuple[Kernel, ...]) -> list[float]:
+    """The per-sample bytes of each all-reduce a tensor split adds: after every second weighted kernel it
+    divides (a column-parallel then a row-parallel one), that kernel's whole output, once per repeat."""
+    reduced, weighted = [], 0
+    for kernel in kernels:
+        if tensor_splits(kernel) and kernel.weight_bytes:
+            weighted += 1
+            if weighted % 2 == 0:  # row-parallel: its (whole) output is summed over the devices
+                reduced.extend([kernel.activation_bytes / 2] * kernel.repeat)
+    return reduced
+
+
 def _tensor_split(kernels: tuple[Kernel, ...], tensor: int) -> tuple[tuple[Kernel, ...], list[float]]:
     """The kernels one of ``tensor`` devices runs, and the per-sample bytes of each all-reduce."""
     if tensor == 1:
         return kernels, []
-    out, reduced, weighted = [], [], 0
-    for kernel in kernels:
-        if kernel.op_class in _SPLIT_CLASSES or kernel.op_type in ("Conv", "MatMul", "Gemm", "Attention"):
-            out.append(attrs.evolve(kernel, ops=kernel.ops / tensor, weight_bytes=kernel.weight_bytes / tensor,
-                                    activation_bytes=kernel.activation_bytes / tensor))
-            if kernel.weight_bytes:
-                weighted += 1
-                if weighted % 2 == 0:  # row-parallel: its (whole) output is summed over the devices
-                    reduced.extend([kernel.activation_bytes / 2] * kernel.repeat)
-        else:
-            out.append(kernel)
-    return tuple(out), reduced
+    mine = tuple(attrs.evolve(kernel, ops=kernel.ops / tensor, weight_bytes=kernel.weight_bytes / tensor,
+                              activation_bytes=kernel.activation_bytes / tensor) if tensor_splits(kernel) else kernel
+                 for kernel in kernels)
+    return mine, all_reduced(kernels)
 
 
 def _plan(device: Device, workload: Workload, precision: Precision, kernels: tuple[Kernel, ...], split: Split,

@@ -170,7 +170,7 @@ def group_workloads(group: GroupSpec, catalogue: Catalogue, pm: pluggy.PluginMan
         path = Path(ident) if Path(ident).is_absolute() else base / ident
         line = tomlfile.locate(text, [*at, index])
         try:
-            workload = load_workload(pm, str(path), group.dims, where=where)
+            workload = load_workload(pm, str(path), group.dims_for(ident), where=where)
         except ChipfitError as error:
             raise type(error)(f"{where}, line {line}: {tomlfile.dotted([*at, index])}: {error}") from None
         if workload is None:

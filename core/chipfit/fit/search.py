@@ -1,11 +1,4 @@
-"""Which chip fits: every configuration (device x count x precision, the batch and split the model picks) of
-one workload, the feasible ones ranked by an objective, the Pareto front of two, and why the rest fail.
-
-Every configuration is modelled by the same path as ``chipfit estimate`` (the ``chipfit_estimate``
-hook, then costs and derived metrics), so a ranked row and ``chipfit estimate DEVICE WORKLOAD
---scenario … --precision … --count …`` of the same configuration are equal. Modelled, never measured,
-unless ``measure`` re-runs the top rows on devices this machine holds.
-"""
+"""The search: every configuration modelled, the feasible ones ranked, the Pareto front, why the rest fail."""
 
 from __future__ import annotations
 
@@ -17,142 +10,24 @@ import attrs
 
 from chipfit import query
 from chipfit.errors import ChipfitError
-from chipfit.records import Device, Precision, Report, Result, Scenario, ScenarioKind, Workload, to_precision
-from chipfit.tco import CostInputs
-from chipfit.units import display, duration, label, si_number
-
-#: ``--by`` words and the metric keys they mean, in order of preference (the first a row has).
-OBJECTIVES: dict[str, tuple[str, ...]] = {
-    "cost": ("hardware_cost_usd", "cloud_usd_per_hour"),
-    "power": ("power_w",),
-    "energy": ("energy_per_sample_j", "energy_j"),
-    "latency": ("ttft_s", "latency_s", "time_to_train_s"),
-    "time-to-train": ("time_to_train_s",),
-    "throughput": ("output_tokens_per_s", "throughput_sps"),
-    "cost-per-token": ("usd_per_million_tokens", "cloud_usd_per_million_tokens"),
-    "cost-per-sample": ("usd_per_million_samples", "cloud_usd_per_million_samples"),
-    "cloud-cost": ("cloud_usd_per_million_tokens", "cloud_usd_per_million_samples", "cloud_train_cost_usd"),
-}
-
-#: The objective when none is named, per scenario.
-DEFAULT_OBJECTIVE = {ScenarioKind.SINGLE_STREAM: "latency", ScenarioKind.OFFLINE: "throughput",
-                     ScenarioKind.SERVER: "throughput", ScenarioKind.TRAINING: "time-to-train"}
+from chipfit.fit.question import (
+    DEFAULT_OBJECTIVE,
+    OBJECTIVES,
+    Configuration,
+    Constraint,
+    FitQuery,
+)
+from chipfit.records import (
+    Device,
+    Result,
+    Scenario,
+    ScenarioKind,
+    Workload,
+    to_precision,
+)
 
 #: Configurations kept for the Pareto picture (the first ones evaluated; enough for a scatter).
 MAX_POINTS = 5000
-
-#: Metrics a fit adds to its rows (not the model's: left out when comparing with ``chipfit estimate``).
-FIT_KEYS = ("rank", "binding_limit", "pareto", "precision", "count")
-
-
-@attrs.frozen
-class Constraint:
-    """One limit a configuration must meet: ``key`` at most (or at least) ``limit``; ``option`` as the user gave it."""
-
-    option: str
-    key: str
-    limit: float
-    at_most: bool
-    what: str  # "target", "power", "cost" …: what binds when this is the tightest
-
-    def ratio(self, value: float) -> float:
-        """How much of the limit a value uses: 1.0 is exactly at it, above 1 breaks it."""
-        if self.at_most:
-            return value / self.limit
-        return self.limit / value if value > 0 else math.inf
-
-    def check(self, values: Mapping[str, Any]) -> tuple[bool, str]:
-        """Whether a row meets it, and if not, why (with the figures)."""
-        value = values.get(self.key)
-        if value is None or isinstance(value, (bool, str)):
-            return False, f"{self.option}: the row has no {label(self.key)} ({self.key})"
-        if self.ratio(value) <= 1.0:
-            return True, ""
-        sign = ">" if self.at_most else "<"
-        return False, f"{self.option}: {label(self.key)} {display(self.key, value)} {sign} {display(self.key, self.limit)}"
-
-
-@attrs.frozen
-class FitQuery:
-    """What ``chipfit fit`` asks: a workload, a scenario, constraints, filters and an objective."""
-
-    workload: str
-    scenario: ScenarioKind = attrs.field(default=ScenarioKind.SINGLE_STREAM, converter=ScenarioKind)
-    target_s: float | None = None
-    fps: float | None = None
-    ttft_s: float | None = None
-    tpot_s: float | None = None
-    min_throughput: float | None = None
-    max_power_w: float | None = None
-    max_cost_usd: float | None = None
-    segments: tuple[str, ...] = ()
-    vendors: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    precisions: tuple[str, ...] = ()
-    max_count: int = 8
-    by: str | None = None
-    where: str | None = None
-    pareto: tuple[str, str] | None = None
-    top: int = 10
-    costs: CostInputs = CostInputs()
-
-    def latency_target(self) -> float | None:
-        """The scenario's latency target in seconds (``--target-ms``, or one frame at ``--fps``)."""
-        if self.target_s is not None:
-            return self.target_s
-        return 1 / self.fps if self.fps else None
-
-    def constraints(self) -> list[Constraint]:
-        """The limits every feasible configuration meets."""
-        out = []
-        target = self.latency_target()
-        if target is not None:
-            given = f"--target-ms {self.target_s * 1e3:g}" if self.target_s is not None else f"--fps {self.fps:g}"
-            if self.scenario is ScenarioKind.OFFLINE:
-                out.append(Constraint(given, "throughput_sps", 1 / target, False, "target"))
-            elif self.scenario is not ScenarioKind.TRAINING:
-                out.append(Constraint(given, "latency_s", target, True, "target"))
-            else:
-                out.append(Constraint(given, "time_to_train_s", target, True, "target"))
-        if self.ttft_s is not None:
-            out.append(Constraint(f"--ttft-ms {self.ttft_s * 1e3:g}", "ttft_s", self.ttft_s, True, "TTFT"))
-        if self.tpot_s is not None:
-            out.append(Constraint(f"--tpot-ms {self.tpot_s * 1e3:g}", "tpot_s", self.tpot_s, True, "TPOT"))
-        if self.min_throughput is not None:
-            out.append(Constraint(f"--min-throughput {self.min_throughput:g}", "throughput_sps", self.min_throughput,
-                                  False, "throughput"))
-        if self.max_power_w is not None:
-            out.append(Constraint(f"--max-power-w {self.max_power_w:g}", "power_w", self.max_power_w, True, "power"))
-        if self.max_cost_usd is not None:
-            out.append(Constraint(f"--max-cost-usd {self.max_cost_usd:g}", "hardware_cost_usd", self.max_cost_usd,
-                                  True, "cost"))
-        return out
-
-    def check(self) -> None:
-        """Limits that no configuration could meet (zero, negative, not a number) are bad input.
-
-        :raises ChipfitError: naming the option.
-        """
-        for option, value in (("--target-ms", self.target_s), ("--fps", self.fps), ("--ttft-ms", self.ttft_s),
-                              ("--tpot-ms", self.tpot_s), ("--min-throughput", self.min_throughput),
-                              ("--max-power-w", self.max_power_w), ("--max-cost-usd", self.max_cost_usd)):
-            if value is not None and not (0 < value < math.inf):
-                raise ChipfitError(f"{option} must be a positive number, got {value:g}: no configuration can meet it")
-        if self.target_s is not None and self.fps is not None:
-            raise ChipfitError("--target-ms and --fps both set a latency target: give one")
-        if self.max_count < 1:
-            raise ChipfitError(f"--max-count must be at least 1, got {self.max_count}")
-        if self.top < 1:
-            raise ChipfitError(f"--top must be at least 1, got {self.top}")
-
-
-@attrs.frozen
-class Configuration:
-    """One point of the search: a device, how many, at which precision (the model picks batch and split)."""
-
-    device: Device
-    count: int
-    precision: Precision
 
 
 @attrs.frozen
@@ -167,6 +42,7 @@ class FitResult:
     configurations_evaluated: int
     devices_considered: int
     points: tuple[dict[str, Any], ...] = ()  # every modelled configuration on the two Pareto objectives
+    redundant: int = 0  # feasible configurations left out: more devices that buy nothing (see fewest_devices)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``configurations_evaluated``, infeasible devices, the Pareto front)."""
@@ -178,7 +54,9 @@ class FitResult:
                                                                          if self.query.where else []),
             "configurations_evaluated": self.configurations_evaluated,
             "devices_considered": self.devices_considered,
-            "feasible": len(self.ranked),
+            "feasible": len(self.ranked) + self.redundant,
+            "ranked": len(self.ranked),
+            "left_out_more_devices_no_better": self.redundant,
             "pareto": None if self.query.pareto is None else {
                 "objectives": list(self.pareto_keys), "front": [_point(row) for row in self.pareto],
                 "points": list(self.points),
@@ -279,11 +157,7 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
     for name in (fit.by, *(fit.pareto or ())):  # a misspelt objective fails before anything is modelled
         if name is not None:
             objective_key(name, [], known)
-    target = fit.latency_target() if fit.scenario is not ScenarioKind.TRAINING else None
-    rows: list[Result] = []
-    for config in configurations(devices, workload, fit):
-        scenario = Scenario(fit.scenario, None, config.precision, config.count, target)
-        rows.append(evaluate(config.device, workload, scenario))
+    rows = [evaluate(config.device, workload, scenario_of(fit, config)) for config in configurations(devices, workload, fit)]
     objective = objective_key(fit.by or DEFAULT_OBJECTIVE[fit.scenario], [r for r in rows if r.ok], known)
     feasible, failures = [], {}
     passed = {c.option: 0 for c in constraints}
@@ -318,6 +192,7 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
                                                                else "")
             + ". Closest per device: " + "; ".join(f"{device}: {min(reasons)[2]}"
                                                    for device, reasons in sorted(failures.items())[:8]))
+    feasible, redundant = fewest_devices(feasible, objective)
     ranked = rank(feasible, objective)
     pareto_front: list[Result] = []
     points: list[dict[str, Any]] = []
@@ -331,11 +206,56 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
                 points.append({**_point(row), keys[0]: a, keys[1]: b, "feasible": id(row) in feasible_ids})
     front_ids = {id(row) for row in pareto_front}
     feasible_devices = {row.device for row in feasible}
-    infeasible = {device: min(reasons)[2] for device, reasons in sorted(failures.items())
+    infeasible = {device: _hint(min(reasons)[2], fit) for device, reasons in sorted(failures.items())
                   if device not in feasible_devices}
     shown = [_annotated(row, index + 1, constraints, id(row) in front_ids) for index, row in enumerate(ranked)]
     front = [row for row in shown if row.metrics.get("pareto")]
-    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices), tuple(points))
+    return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices), tuple(points),
+                     redundant)
+
+
+def scenario_of(fit: FitQuery, config: Configuration) -> Scenario:
+    """The scenario one configuration is modelled in: ``chipfit estimate``'s for the same options.
+
+    The latency target goes to every scenario but training (whose target is the time to train, a
+    constraint on the row); TTFT and TPOT limits go to the server scenario, where the model picks the
+    batch and split that meet them (in the other scenarios they constrain the row).
+    """
+    target = fit.latency_target() if fit.scenario is not ScenarioKind.TRAINING else None
+    server = fit.scenario is ScenarioKind.SERVER
+    return Scenario(fit.scenario, None, config.precision, config.count, target,
+                    ttft_target=fit.ttft_s if server else None, tpot_target=fit.tpot_s if server else None)
+
+
+def fewest_devices(rows: Sequence[Result], objective: str) -> tuple[list[Result], int]:
+    """The rows where more devices buy something: of one device at one precision, a configuration with
+    more devices is kept only if it beats, on the objective, every feasible one with fewer.
+
+    "How many" is then the fewest devices that meet the limits, plus the larger counts that improve the
+    objective (more throughput, a shorter time to train); two Orin Nanos drawing twice the power for the
+    same latency are left out. Returns the rows kept and how many were left out.
+    """
+    better = query.higher_is_better(objective)
+    best: dict[tuple[str, str], float] = {}
+    kept = []
+    for row in sorted(rows, key=lambda r: (r.device, str(r.scenario.precision), r.scenario.count)):
+        value = row.metrics.get(objective)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            kept.append(row)
+            continue
+        key = (row.device, str(row.scenario.precision))
+        so_far = best.get(key)
+        if so_far is None or (value > so_far if better else value < so_far):
+            best[key] = value
+            kept.append(row)
+    return kept, len(rows) - len(kept)
+
+
+def _hint(reason: str, fit: FitQuery) -> str:
+    """A reason with what to try where the workload's own precision kept a device out."""
+    if not fit.precisions and "does not compute in" in reason:
+        return reason + " (--precision any tries every precision each device has)"
+    return reason
 
 
 def _config_text(row: Result) -> str:
@@ -388,44 +308,3 @@ def _annotated(row: Result, rank_: int, constraints: Sequence[Constraint], on_fr
     return attrs.evolve(row, group="fit", metrics={
         **row.metrics, "rank": rank_, "binding_limit": binding, "pareto": on_front,
         "precision": str(row.scenario.precision), "count": row.scenario.count})
-
-
-def report(result: FitResult, *, environment: Mapping[str, Any] | None = None, created: str = "") -> Report:
-    """The answer as a report (every renderer prints it): the top rows, and the search's summary in ``spec.fit``."""
-    fit = result.query
-    constraints = [c.option for c in fit.constraints()] + ([f"--where {fit.where!r}"] if fit.where else [])
-    title = f"Which chip fits {fit.workload} ({fit.scenario})" + (f": {', '.join(constraints)}" if constraints else "")
-    objective = result.objective
-    columns = [objective, *[key for key in ("count", "precision", "batch", "time_to_train_s", "latency_s", "throughput_sps",
-                                            "output_tokens_per_s", "ttft_s", "tpot_s", "power_w",
-                                            "hardware_cost_usd", "usd_per_million_samples", "usd_per_million_tokens",
-                                            "binding_limit") if key != objective]]
-    present = {key for row in result.ranked for key in row.metrics}
-    columns = [key for key in columns if key in present]
-    lines = [
-        f"Modelled (roofline model, datasheet figures), not measured: {result.configurations_evaluated} "
-        f"configurations of {result.devices_considered} devices evaluated, {len(result.ranked)} feasible; "
-        f"ranked by {objective} ({'highest' if query.higher_is_better(objective) else 'lowest'} first); "
-        f"the top {min(fit.top, len(result.ranked))} shown.",
-    ]
-    if result.pareto:
-        a, b = result.pareto_keys
-        lines.append(f"Pareto front of {a} and {b}: " + "; ".join(
-            f"{row.scenario.count} x {row.device} {row.scenario.precision} ({display(a, row.metrics.get(a))}, "
-            f"{display(b, row.metrics.get(b))})" for row in result.pareto))
-    if result.infeasible:
-        lines.append("Infeasible devices: " + "; ".join(f"{device}: {why}" for device, why in result.infeasible.items()))
-    rows = list(result.ranked[:fit.top])
-    spec = {"title": title, "groups": [{"id": "fit", "title": f"Top {len(rows)} by {objective}",
-                                        "columns": columns}],
-            "electricity_usd_per_kwh": fit.costs.electricity_usd_per_kwh,
-            "service_life_years": fit.costs.service_life_years,
-            "fit": result.summary()}
-    return Report(title=title, rows=rows, spec=spec, description="\n\n".join(lines),
-                  environment=dict(environment or {}), created=created)
-
-
-def describe_target(fit: FitQuery) -> str:
-    """The latency target in words (for notes)."""
-    target = fit.latency_target()
-    return "none" if target is None else f"{duration(target)} ({si_number(1 / target, 'samples/s')})"
