@@ -18,7 +18,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-__all__ = ["FrozenDict", "freeze", "frozen_mapping", "thaw"]
+__all__ = ["FrozenDict", "freeze", "frozen_mapping", "kind_name", "thaw"]
 
 
 class FrozenDict(dict):
@@ -87,3 +87,12 @@ def thaw(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [thaw(item) for item in value]
     return value
+
+
+def kind_name(value: Any) -> str:
+    """What a value is, as a message names it: a frozen list is a ``list``, a frozen mapping a ``dict``."""
+    if isinstance(value, tuple):
+        return "list"
+    if isinstance(value, FrozenDict):
+        return "dict"
+    return type(value).__name__

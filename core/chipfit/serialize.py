@@ -31,7 +31,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 
 from chipfit.errors import ChipfitError
-from chipfit.frozen import FrozenDict, thaw
+from chipfit.frozen import FrozenDict, kind_name, thaw
 from chipfit.records import ClaimCheck, Device, Report, Result, Scenario, Workload
 
 # cattrs is imported when the converter is first made (:func:`_wire`): renderers import this module,
@@ -213,19 +213,21 @@ def _check_groups(spec: Mapping[str, Any]) -> None:
     """``groups`` a list of objects with a text ``id``, optional text ``title``/``note``, ``columns`` a list of text."""
     groups = spec.get("groups") or ()
     if not isinstance(groups, tuple):
-        raise ValueError(f"spec.groups: expected a list, got {_shown(groups)}")
+        raise ValueError(f"spec: 'groups' has the wrong type ({kind_name(groups)})")
     for index, group in enumerate(groups):
         at = f"spec.groups[{index}]"
         if not isinstance(group, Mapping):
             raise ValueError(f"{at}: expected an object, got {_shown(group)}")
         if not isinstance(group.get("id"), str):
-            raise ValueError(f"{at}: 'id' must be text, got {_shown(group.get('id'))}")
+            raise ValueError(f"{at}: {'missing' if group.get('id') is None else 'wrong type for'} 'id'")
         columns = group.get("columns") or ()
-        if not isinstance(columns, tuple) or not all(isinstance(column, str) for column in columns):
+        if not isinstance(columns, tuple):
+            raise ValueError(f"{at}: 'columns' has the wrong type ({kind_name(columns)})")
+        if not all(isinstance(column, str) for column in columns):
             raise ValueError(f"{at}: 'columns' must be a list of metric names")
         for key in ("title", "note"):
             if group.get(key) is not None and not isinstance(group[key], str):
-                raise ValueError(f"{at}: {key!r} must be text, got {_shown(group[key])}")
+                raise ValueError(f"{at}: {key!r} has the wrong type ({kind_name(group[key])})")
 
 
 # --- the public functions -------------------------------------------------------------------------

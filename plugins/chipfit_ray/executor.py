@@ -30,6 +30,7 @@ from chipfit.catalogue import Catalogue
 from chipfit.errors import ChipfitError
 from chipfit.executors import ExecutorOptions, MeasureTask
 from chipfit.records import Device, Result, Source, Status, split_locator
+from chipfit.serialize import WireError, structure, unstructure
 
 #: How long the driver waits for every node to describe its devices, in seconds.
 DESCRIBE_TIMEOUT_S = 120.0
@@ -140,7 +141,13 @@ class RayExecutor:
                     except Exception as error:  # the node's chipfit or plugins are broken: its devices are out
                         found.problem = f"node {found.name} could not describe its devices: {_reason(error)}"
                         continue
-                    found.records, found.environment = answer["devices"], answer["environment"]
+                    try:
+                        found.records = {ident: structure(data, Device, where=f"node {found.name}: device {ident}")
+                                         for ident, data in answer["devices"].items()}
+                    except WireError as error:  # another chipfit's records: its devices are out
+                        found.problem = f"node {found.name} described its devices in another form: {error}"
+                        continue
+                    found.environment = answer["environment"]
                     if answer["missing"]:
                         found.problem = (f"node {found.name} advertises {', '.join(answer['missing'])} but its "
                                          "plugins cannot measure them")
@@ -228,8 +235,9 @@ class RayExecutor:
                     resources = {fleet.DEVICE_PREFIX + device: 1.0}
                     if node:
                         resources[fleet.NODE_PREFIX + node] = _PIN
-                    ref = remote.options(resources=resources).remote(device, task.device.id, task.workload,
-                                                                     task.scenario, task.budget, model)
+                    ref = remote.options(resources=resources).remote(device, task.device.id,
+                                                                     unstructure(task.workload),
+                                                                     unstructure(task.scenario), task.budget, model)
                     limit = self.cell_timeout_s or default_timeout(task.budget)
                     running[ref] = _Running(task, route, ref, limit, time.monotonic() + limit)
                 if progress and (done, len(running)) != shown:
@@ -294,12 +302,13 @@ class RayExecutor:
     def _collect(self, flight: _Running) -> Result:
         """A finished task's row; a task that failed in Ray becomes a failed row saying why."""
         try:
-            row = self.ray.get(flight.ref)
+            data = self.ray.get(flight.ref)
         except Exception as error:
             return _failed(flight.task, _reason(error))
-        if not isinstance(row, Result):
-            return _failed(flight.task, f"the node returned a {type(row).__name__}, not a row")
-        return row
+        try:
+            return structure(data, Result, where="the node's row")
+        except WireError as error:
+            return _failed(flight.task, f"the node returned something other than a row: {error}")
 
     def _orphans(self, running: dict[Any, _Running], queues: dict) -> Iterator[tuple[MeasureTask, str]]:
         """Cells whose device no live node holds any more: cancelled, each with the reason."""
