@@ -32,7 +32,7 @@ import attrs
 
 from chipfit.errors import ChipfitError
 from chipfit.frozen import FrozenDict, kind_name, thaw
-from chipfit.records import ClaimCheck, Device, Report, Result, Scenario, Workload
+from chipfit.records import ClaimCheck, Device, Report, Result, Scenario, ScenarioKind, Workload
 
 # cattrs is imported when the converter is first made (:func:`_wire`): renderers import this module,
 # and ``chipfit --help`` should not pay for cattrs
@@ -87,7 +87,8 @@ def _enum(value: Any, type_: type[enum.Enum]) -> enum.Enum:
         return type_(value)
     except ValueError:
         known = ", ".join(member.value for member in type_)
-        raise ValueError(f"unknown {type_.__name__} {value!r} (known: {known})") from None
+        label = "scenario" if type_ is ScenarioKind else type_.__name__.lower()
+        raise ValueError(f"unknown {label} {value!r} (known: {known})") from None
 
 
 def _json_object(value: Any, _type: type) -> FrozenDict:
@@ -180,8 +181,9 @@ def _wire() -> cattrs.Converter:
         converter.register_structure_hook(kind, _number(kind))
     converter.register_structure_hook(str, _exact(str, "text"))
     converter.register_structure_hook(bool, _exact(bool, "true or false"))
+    # StrEnum by its own hooks: its MRO puts str before Enum, and str's hooks would take it
+    converter.register_structure_hook(enum.StrEnum, _enum)
     converter.register_structure_hook_func(_is_enum, _enum)
-    # StrEnum by name: its MRO puts str (passed through as it is) before Enum
     converter.register_unstructure_hook(enum.StrEnum, lambda member: member.value)
     converter.register_structure_hook(FrozenDict, _json_object)
     converter.register_unstructure_hook(FrozenDict, thaw)
