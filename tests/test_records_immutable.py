@@ -108,3 +108,15 @@ def test_a_frozen_mapping_cannot_be_refilled():
     with pytest.raises(TypeError):
         mapping |= {"b": 2}
     assert mapping == {"a": (1,)}
+
+
+def test_a_merged_reports_runs_show_in_its_html_though_its_lists_are_tuples():
+    pytest.importorskip("matplotlib")
+    from chipfit_html import render_html
+
+    runs = [{"id": 1, "uid": "ab" * 16, "command": "chipfit run a.toml", "created": "2025-01-01", "host": "h1"},
+            {"id": 2, "uid": "cd" * 16, "command": "chipfit run b.toml", "created": "2025-01-02", "host": "h2"}]
+    report = attrs.evolve(_report(), environment={"host": "h1, h2", "runs": runs})
+    assert isinstance(report.environment["runs"], tuple)
+    text = render_html(report)
+    assert "merged from 2 saved runs" in text and "chipfit run b.toml" in text
