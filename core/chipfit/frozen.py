@@ -21,6 +21,10 @@ from typing import Any, NoReturn
 __all__ = ["FrozenDict", "freeze", "frozen_mapping", "kind_name", "thaw"]
 
 
+#: Values that are immutable as they are (checked by exact type: the fast path of :func:`freeze`).
+_SCALARS = frozenset({str, float, int, bool, type(None)})
+
+
 class FrozenDict(dict):
     """A dict that cannot be changed after it is made, and so can be hashed (when its values can).
 
@@ -32,7 +36,11 @@ class FrozenDict(dict):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self:  # made once: __init__ called again would change it
             self._read_only()
-        dict.__init__(self, {key: freeze(item) for key, item in dict(*args, **kwargs).items()})
+        items = dict(*args, **kwargs)
+        if all(type(item) in _SCALARS for item in items.values()):  # the common case (metrics): no copy
+            dict.__init__(self, items)
+        else:
+            dict.__init__(self, {key: freeze(item) for key, item in items.items()})
 
     def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(f"a record's {type(self).__name__} is read-only: make a new record with attrs.evolve")
@@ -62,8 +70,11 @@ def freeze(value: Any) -> Any:
 
     Other values (numbers, text, records) are returned as they are.
     """
-    if isinstance(value, FrozenDict):
-        return value  # frozen all the way down when it was made
+    kind = type(value)
+    if kind in _SCALARS or kind is FrozenDict:  # a FrozenDict is frozen all the way down when it is made
+        return value
+    if kind is tuple and all(type(item) in _SCALARS for item in value):
+        return value
     if isinstance(value, Mapping):
         return FrozenDict(value)
     if isinstance(value, (list, tuple)):
@@ -75,7 +86,9 @@ def freeze(value: Any) -> Any:
 
 def frozen_mapping(value: Mapping[Any, Any] | None) -> FrozenDict:
     """An attrs converter: a mapping (None: empty) as a :class:`FrozenDict`, its values frozen too."""
-    return freeze(value if value is not None else {})
+    if type(value) is FrozenDict:
+        return value
+    return FrozenDict(value if value is not None else {})
 
 
 def thaw(value: Any) -> Any:
