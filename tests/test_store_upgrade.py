@@ -155,3 +155,4 @@ def test_a_newer_store_is_bad_input_for_every_command_that_reads_it(cli, tmp_pat
     result = cli("--store", path, *command)
     assert_bad_input(result, str(path), f"schema version {SCHEMA_VERSION + 1} is newer", "upgrade chipfit")
     assert path.read_bytes() == before
+

@@ -162,15 +162,16 @@ class Store(StoreFile):
         with self._errors("read"):
             if ident == "latest":
                 found = self._db.execute(self._SUMMARY + " ORDER BY runs.id DESC LIMIT 1").fetchall()
-            elif re.fullmatch(r"[0-9]+", ident):
-                number = int(ident)  # an id beyond SQLite's integers is no run here
-                found = (self._db.execute(self._SUMMARY + " WHERE runs.id = ?", (number,)).fetchall()
-                         if number < 2 ** 63 else [])
-            elif len(ident) >= 4 and all(c in "0123456789abcdef" for c in ident.lower()):
-                found = self._db.execute(self._SUMMARY + " WHERE uid LIKE ? ORDER BY runs.id",
-                                         (ident.lower() + "%",)).fetchall()
             else:
                 found = []
+                if re.fullmatch(r"[0-9]+", ident):
+                    number = int(ident)  # an id beyond SQLite's integers is no run here
+                    found = (self._db.execute(self._SUMMARY + " WHERE runs.id = ?", (number,)).fetchall()
+                             if number < 2 ** 63 else [])
+                # a uid's prefix may be all digits (86867246...): no run with that id, so a uid it is
+                if not found and len(ident) >= 4 and all(c in "0123456789abcdef" for c in ident.lower()):
+                    found = self._db.execute(self._SUMMARY + " WHERE uid LIKE ? ORDER BY runs.id",
+                                             (ident.lower() + "%",)).fetchall()
         if not found:
             raise StoreError(f"{self.path}: no run {ident!r} (see 'chipfit runs list')")
         if len(found) > 1:
