@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -299,3 +300,19 @@ def test_a_key_it_does_not_know_is_skipped():
 def test_text_that_is_not_json_names_the_place():
     with pytest.raises(serialize.WireError, match="here: not JSON"):
         serialize.loads("{", Report, where="here")
+
+
+def test_every_registered_device_and_workload_round_trips_and_hashes(catalogue):
+    for cls, records in ((Device, catalogue.devices), (Workload, catalogue.workloads)):
+        for ident, record in records.items():
+            back = serialize.loads(serialize.dumps(record), cls, where=ident)
+            assert back == record and hash(back) == hash(record), ident
+
+
+def test_a_real_run_round_trips_through_json(cli, tmp_path):
+    spec = Path(__file__).resolve().parent.parent / "specs" / "seed-article.toml"
+    result = cli("--store", tmp_path / "runs.sqlite", "run", spec, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    report = serialize.structure(data, Report, where="seed")
+    assert report.rows and serialize.finite(serialize.unstructure(report)) == data
