@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -230,6 +231,24 @@ def test_unstructured_data_is_plain_json(case):
 def test_strict_json_writes_non_finite_numbers_as_null(report):
     data = json.loads(serialize.dumps(report, strict=True))  # json.loads would read NaN: check none is left
     assert all(not isinstance(value, float) or math.isfinite(value) for value in _floats_in(data))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(report=reports())
+def test_a_report_saved_in_the_store_comes_back_as_it_was(report):
+    import tempfile
+
+    from chipfit.store import Store
+
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "runs.sqlite") as store:
+        saved = store.save(report, command="test")
+        back = store.report(str(saved.id))
+        started = store.begin(attrs.evolve(report, rows=()), command="test")
+        for row in report.rows:
+            store.append(started, row)
+        rows = store.report(str(started.id)).rows
+    assert _same(serialize.unstructure(back), serialize.unstructure(report))
+    assert _same(serialize.unstructure(list(rows)), serialize.unstructure(list(report.rows)))
 
 
 # --- the keys DESIGN.md names ---------------------------------------------------------------------------
