@@ -26,7 +26,6 @@ from chipfit.fields import (
     fraction,
     fractions,
     non_negative,
-    optional,
     owner,
     positive,
     precision_map,

@@ -32,18 +32,14 @@ import attrs
 
 from chipfit.errors import ChipfitError
 from chipfit.frozen import FrozenDict, kind_name, thaw
-from chipfit.records import ClaimCheck, Device, Report, Result, Scenario, ScenarioKind, Workload
+from chipfit.records import ClaimCheck, Report, Result, Scenario, ScenarioKind
 
 # cattrs is imported when the converter is first made (:func:`_wire`): renderers import this module,
 # and ``chipfit --help`` should not pay for cattrs
 
-__all__ = ["WireError", "dumps", "loads", "structure", "unstructure"]
+__all__ = ["WireError", "dumps", "finite", "loads", "structure", "unstructure"]
 
 T = TypeVar("T")
-
-#: The records the wire format knows by name (for :func:`loads`).
-RECORDS: dict[str, type] = {"device": Device, "workload": Workload, "scenario": Scenario, "row": Result,
-                            "claim": ClaimCheck, "report": Report}
 
 
 class WireError(ChipfitError):
