@@ -303,10 +303,6 @@ def render_json(report: Report) -> str:
     return serialize.dumps(report, strict=True, indent=2) + "\n"
 
 
-#: ``value`` with every NaN or infinite float replaced by None (kept here for scripts that import it).
-finite_json = serialize.finite
-
-
 def render_csv(report: Report) -> str:
     """One line per row: where it ran, its scenario, its status, then every metric (SI units)."""
     fixed = ["group", "device", "workload", "scenario", "batch", "precision", "count", "latency_target_s",

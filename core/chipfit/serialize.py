@@ -12,7 +12,7 @@ status, reason, plugin, metrics, explain, measurement``; a scenario's times are 
 interrupted, environment, spec, rows, claims`` and each claim adds its ``ratio``. Devices and
 workloads keep their field names. Quantities stay floats in SI units; enums are their names;
 sets are sorted lists; non-finite floats are kept as they are (the JSON renderer writes them as
-``null``, :func:`chipfit.render.finite_json`; the store keeps them, as JSON's ``NaN``).
+``null``, :func:`finite`; the store keeps them, as JSON's ``NaN``).
 
 Reading is strict about types (``true`` is not a batch, ``"3"`` is not a count) and lenient about
 keys it does not know (a newer chipfit's additions are skipped); a problem is a
