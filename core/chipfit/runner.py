@@ -226,9 +226,9 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
     # a measured device's figures are those of the device measured (a node's own record, calibration included)
     known = {**catalogue.devices, **{ident: device for ident, device in reachable.items() if ident in spec.measure}}
     for ident in absent:  # DEVICE@NODE of a node that is not there: a datasheet device is still modelled
-        base, node = fleet.split(ident)
-        if node and base in catalogue.devices and not catalogue.devices[base].measurable:
-            known[ident] = attrs.evolve(catalogue.devices[base], id=ident)
+        placed = fleet.Placement.parse(ident)
+        if placed.node and placed.device in catalogue.devices and not catalogue.devices[placed.device].measurable:
+            known[ident] = catalogue.devices[placed.device]
     if spec.baseline is not None:
         _resolve(spec.baseline, known, "device", text, where, ["baseline"])
     cells = []
@@ -278,7 +278,8 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
                 measured[index] = add(Result(ident, workload.id, scenario, Source.MEASURED, Status.UNSUPPORTED,
                                              reason=absent[ident]), group.id)
             else:
-                tasks.append(MeasureTask(index, group.id, device, workload, scenario, spec.measure_budget_s))
+                tasks.append(MeasureTask(index, group.id, device, workload, scenario, spec.measure_budget_s,
+                                         placement=fleet.Placement.parse(ident)))
         ours = {task.index: task for task in tasks}
         why = f"executor {executor.name!r} returned no row for it"
         try:
@@ -292,7 +293,7 @@ def run(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, text: str
         except Exception as error:  # a broken executor costs the cells it had not finished, not the report
             why = f"executor {executor.name!r} failed: {type(error).__name__}: {error}"
         for task in ours.values():
-            measured[task.index] = add(Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED,
+            measured[task.index] = add(Result(task.name, task.workload.id, task.scenario, Source.MEASURED,
                                               Status.FAILED, reason=why), task.group)
         if not interrupted:
             modelled += _fit_rows(spec, catalogue, pm, costs, text, where, on_row)
@@ -356,7 +357,8 @@ def _modelled(pm: pluggy.PluginManager, group, ident: str, device, workload: Wor
     if device is None:
         return Result(ident, workload.id, scenario, Source.MODELLED, Status.UNSUPPORTED,
                       reason=f"{absent[ident]}; its figures come from the node that holds it")
-    return estimate_cell(pm, device, workload, scenario)
+    row = estimate_cell(pm, device, workload, scenario)
+    return row if ident == device.id else attrs.evolve(row, device=ident)  # one node's device: ID@NODE
 
 
 def _cell_scenario(group, ident: str, workload: Workload, spec: Spec) -> Scenario:
@@ -412,12 +414,15 @@ def _check_claims(spec: Spec, claim_cells: list[tuple], rows: Iterable[Result], 
 
 
 def _checked(executor: Executor, task, row: object) -> Result:
-    """An executor's row for a task, or a failed row saying what was wrong with it (never placed unchecked)."""
-    problem = "returned None" if row is None else malformed(row, task.device, task.workload)
+    """An executor's row for a task, named by the task's placement (``ID@NODE``) where it gave the plain id;
+    or a failed row saying what was wrong with it (never placed unchecked)."""
+    if isinstance(row, Result) and row.device == task.device.id != task.name:
+        row = attrs.evolve(row, device=task.name)
+    problem = "returned None" if row is None else malformed(row, task.device, task.workload, name=task.name)
     if problem is None and row.source is not Source.MEASURED:
         problem = f"returned a {row.source} row where a measured one was asked for"
     if problem:
-        return Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
+        return Result(task.name, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
                       reason=f"executor {executor.name!r} {problem}")
     return row
 
