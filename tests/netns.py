@@ -72,9 +72,9 @@ def prefix() -> list[str] | str:
         if not shutil.which(attempt[0]):
             return f"{attempt[0]} (util-linux) is not installed, so no network namespace can be made"
         command = [*attempt, sys.executable, str(LAUNCHER)]
-        probe = subprocess.run([*command, sys.executable, "-c", f"import sys; sys.path.insert(0, {str(LAUNCHER.parent)!r}); "
-                                "import netns; sys.exit(0 if netns.isolated() else 3)"],
-                               capture_output=True, text=True, timeout=60)
+        check = (f"import sys; sys.path.insert(0, {str(LAUNCHER.parent)!r}); import netns; "
+                 "sys.exit(0 if netns.isolated() else 3)")
+        probe = subprocess.run([*command, sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
         if probe.returncode == 0:
             return command
         tried.append(f"'{' '.join(attempt)}' exit {probe.returncode}: {probe.stderr.strip() or 'no loopback'}")

@@ -16,8 +16,8 @@ import pytest
 from conftest import IN_TREE_PLUGINS
 
 #: Modules a command that models, measures and reads no file does not need.
-HEAVY = ("chipfit.model", "chipfit_yolo.darknet", "numpy", "onnx", "onnxruntime", "rich", "matplotlib", "sqlite3",
-         "ray")
+HEAVY = ("chipfit.model", "chipfit_yolo.darknet", "chipfit_transformer.workloads", "numpy", "onnx", "onnxruntime",
+         "rich", "matplotlib", "sqlite3", "ray")
 
 
 def _imported(*args: str, tmp_path) -> set[str]:
