@@ -6,6 +6,8 @@ import json
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chipfit.store import SCHEMA_VERSION, Store
 from chipfit.testing import ConformanceError, PluginTester
@@ -559,6 +561,16 @@ def test_a_placement_is_a_device_id_and_a_node(name, device, node):
     placement = Placement.parse(name)
     assert (placement.device, placement.node) == (device, node)
     assert str(placement) == name and Placement.parse(str(placement)) == placement
+
+
+@settings(max_examples=200, deadline=None)
+@given(device=st.from_regex(r"[a-z0-9]+(-[a-z0-9]+){0,3}", fullmatch=True),
+       node=st.none() | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True))
+def test_a_placement_written_out_reads_back_as_itself(device, node):
+    from chipfit.fleet import Placement
+
+    placement = Placement(device, node)
+    assert Placement.parse(str(placement)) == placement
 
 
 def test_a_measure_task_is_placed_on_its_device_unless_told(catalogue):
