@@ -106,8 +106,9 @@ def get_plugin_manager(
     blocked = set(blocked)
     for name in blocked:
         pm.set_blocked(name)
+    core = ("default", "chipfit", _version("chipfit"))  # looked up once: each lookup searches sys.path
     for module_name in DEFAULT_PLUGINS:
-        _register(pm, importlib.import_module(module_name), module_name, ("default", "chipfit", _version("chipfit")))
+        _register(pm, importlib.import_module(module_name), module_name, core)
     if autoload is None:
         autoload = not _truthy("CHIPFIT_DISABLE_PLUGIN_AUTOLOAD")
     if autoload:
