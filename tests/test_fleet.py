@@ -37,8 +37,15 @@ def _case_names() -> list[str]:
     return [node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
 
 
+def _selected(session) -> list[str]:
+    """The cases this pytest run selected (all of them where it selected none, e.g. only the leak check)."""
+    chosen = [item.callspec.params["case"] for item in session.items
+              if item.module.__name__ == __name__ and "case" in getattr(getattr(item, "callspec", None), "params", {})]
+    return chosen or _case_names()
+
+
 @pytest.fixture(scope="module")
-def in_namespace(tmp_path_factory):
+def in_namespace(request, tmp_path_factory):
     """Run the cluster cases in a private network namespace; their outcomes by name, and what was left."""
     command = netns.prefix()
     if isinstance(command, str):
@@ -46,11 +53,14 @@ def in_namespace(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fleet")
     junit, namespace_file = folder / "cases.xml", folder / "namespace"
     env = {**os.environ, netns.NAMESPACE_FILE: str(namespace_file)}
+    cases = [f"{CASES}::{name}" for name in _selected(request.session)]
     try:
-        run = subprocess.run([*command, sys.executable, "-m", "pytest", str(CASES), "-q", "-p", "no:cacheprovider",
+        run = subprocess.run([*command, sys.executable, "-m", "pytest", *cases, "-q", "-p", "no:cacheprovider",
                               "-o", "addopts=", f"--junitxml={junit}"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=CASES_TIMEOUT_S)
         output = run.stdout[-6000:] + run.stderr[-3000:]
+    except subprocess.TimeoutExpired as error:
+        output = f"the cluster cases ran past {CASES_TIMEOUT_S} s:\n{(error.stdout or b'')[-6000:]!r}"
     finally:  # whatever is still in the namespace was started by the cases: it is ours to end, by PID
         namespace = namespace_file.read_text() if namespace_file.exists() else None
         left = netns.descendants(netns.members(namespace)) if namespace else []
