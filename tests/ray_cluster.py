@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,7 +122,8 @@ class Cluster:
         _kill(children)
 
     def stop(self) -> None:
-        """Stop every node this cluster started (workers first, the head last), and whatever they started."""
+        """Stop every node this cluster started (workers first, the head last) and whatever they started;
+        remove its folder."""
         started = self.processes()
         for name in [name for name in self.nodes if name != "head"] + ["head"]:
             if name in self.nodes:
@@ -135,6 +137,7 @@ class Cluster:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         _kill(started)
+        shutil.rmtree(self.temp, ignore_errors=True)  # the nodes' logs and sockets: nothing outlives the cluster
 
 
 def _kill(processes: list) -> None:
