@@ -88,17 +88,15 @@ __all__ = [
 _KEBAB = re.compile(r"^[a-z0-9]+(?:\.[0-9]+)*(?:-[a-z0-9]+(?:\.[0-9]+)*)*$")
 
 
-#: A device of one node of a cluster: ``ID@NODE`` (see :mod:`chipfit.fleet`).
-_AT_NODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*@[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _kebab_id(instance: Any, attribute: attrs.Attribute, value: str) -> None:
-    if isinstance(instance, Device) and isinstance(value, str) and _AT_NODE.match(value):
-        return  # the record a node of a cluster gave for its device, under the id a spec names it by
     if not isinstance(value, str) or not _KEBAB.match(value):
+        placement = "; ID@NODE names where a spec measures a device (chipfit.fleet.Placement), not a device's id" \
+            if isinstance(value, str) and "@" in value else ""
         raise ValueError(
             f"{type(instance).__name__}: field 'id' must be kebab-case "
-            f"(lowercase letters, digits and single hyphens; a dot only between digits), got {value!r}"
+            f"(lowercase letters, digits and single hyphens; a dot only between digits), got {value!r}{placement}"
         )
 
 
