@@ -3,7 +3,10 @@
 A measured cell here is a bench device (``tests/fleet_bench.py``) whose "measurement" takes no time,
 so what is timed is the executor alone: the local executor calls ``chipfit_measure`` in this
 process; the ray executor sends each cell as a task to a one-node Ray cluster started on this
-machine (``ray start --head``, the bench devices as its resources) and waits for its row. Printed:
+machine (``ray start --head``, the bench devices as its resources) and waits for its row. The cluster
+and this driver run in a private network namespace whose only interface is loopback
+(``tests/netns.py``: the script re-runs itself under ``unshare --net``), so nothing talks over the
+machine's address; where no namespace can be made it says why and stops. Printed:
 seconds per cell for one device (cells in series, as a device measures one at a time) and for
 three devices on the node (in parallel), the first cell, and the one-off costs of joining the cluster
 and of asking the node for its devices (a worker starting and loading chipfit's plugins).
@@ -14,11 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,32 +31,7 @@ from chipfit.catalogue import collect  # noqa: E402 - the environment above sele
 from chipfit.executors import ExecutorOptions, LocalExecutor, MeasureTask  # noqa: E402
 from chipfit.plugins import get_plugin_manager  # noqa: E402
 from chipfit.records import Scenario  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_head() -> tuple[subprocess.Popen, str]:
-    """A one-node Ray cluster holding the bench devices; returns it and its address."""
-    port = _free_port()
-    resources = subprocess.run([sys.executable, "-m", "chipfit", "node-resources", "--node", "bench"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--port",
-                             str(port), "--num-cpus", "2", "--resources", resources, "--include-dashboard=false",
-                             "--temp-dir", tempfile.mkdtemp(prefix="cfbench", dir="/tmp")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            time.sleep(2)  # the GCS listens before the node has registered
-            return head, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("the Ray head did not start")
+import netns  # noqa: E402 - tests/: the private network namespace
 
 
 def tasks(devices, workload, count: int) -> list[MeasureTask]:
@@ -90,6 +64,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cells", type=int, default=60)
     args = parser.parse_args()
+    if not netns.isolated():  # run again, cluster and driver, in a network namespace of their own
+        command = netns.prefix()
+        if isinstance(command, str):
+            raise SystemExit(f"benchmarks/executors.py: {command}")
+        os.execvp(command[0], [*command, sys.executable, *sys.argv])
+    from ray_cluster import Cluster
+
     try:
         from chipfit_ray.executor import RayExecutor
     except ImportError as error:
@@ -102,10 +83,11 @@ def main() -> None:
     timed(local, tasks(here, workload, 3))  # warm
     reference = line("local executor, this process", args.cells, timed(local, tasks(here, workload, args.cells)),
                      None)
-    head, address = start_head()
+    cluster = Cluster(dict(os.environ), num_cpus=2)
     try:
+        cluster.start("bench", DEVICES, head=True)
         started = time.perf_counter()
-        ray = RayExecutor(pm, catalogue, ExecutorOptions(address=address))
+        ray = RayExecutor(pm, catalogue, ExecutorOptions(address=cluster.address))
         joined = time.perf_counter() - started
         started = time.perf_counter()
         remote = ray.devices()
@@ -123,11 +105,10 @@ def main() -> None:
         print(f"{'first cell (on the worker that described the node)':58} {first * 1e3:9.0f} ms")
         ray.close()
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        cluster.stop()  # only the processes it started, by PID
+        left = [pid for pid in netns.members(netns.namespace_of()) if pid != os.getpid()]
+        if left:
+            print(f"processes left in the namespace after the cluster stopped: {left}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Start-up time of the chipfit command against a bare Python, measured in the same run.
 
 Prints the median and interquartile range of N runs of each command, its ratio to ``python -c pass``
-and to the bare import of the libraries every command needs (pluggy, attrs, tabulate): the goal for
+and to the bare import of the libraries every command needs (pluggy, attrs, tabulate), in wall-clock
+time and in CPU time (user + system: steadier where other work shares the machine): the goal for
 ``chipfit --help`` and ``chipfit devices`` is at most 2x that import. Run:
 python benchmarks/startup.py [--runs N] [--quick] (--quick skips the seed run).
 """
@@ -9,22 +10,37 @@ python benchmarks/startup.py [--runs N] [--quick] (--quick skips the seed run).
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
-def timed(command: list[str], runs: int) -> list[float]:
-    """Wall-clock seconds of ``runs`` runs of a command (after one warm-up run)."""
+def timed(command: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system) seconds of ``runs`` runs of a command (after one warm-up run).
+
+    CPU time is what the command itself spent; on a shared machine it moves less than wall-clock time,
+    which also counts the time other processes held the cores.
+    """
     subprocess.run(command, check=True, capture_output=True)
-    samples = []
+    wall, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return samples
+        wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall, cpu
+
+
+def spread(samples: list[float]) -> tuple[float, float]:
+    """Median and interquartile range."""
+    quartiles = statistics.quantiles(samples, n=4)
+    return statistics.median(samples), quartiles[2] - quartiles[0]
 
 
 def main() -> None:
@@ -33,7 +49,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="skip the seed spec's run")
     args = parser.parse_args()
-    chipfit = shutil.which("chipfit")
+    beside = Path(sys.executable).with_name("chipfit")  # this Python's own, before any on PATH
+    chipfit = str(beside) if beside.exists() else shutil.which("chipfit")
     entry = [chipfit] if chipfit else [sys.executable, "-m", "chipfit"]
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
@@ -44,19 +61,19 @@ def main() -> None:
     }
     if not args.quick:
         commands["chipfit run specs/seed-article.toml"] = [*entry, "run", "specs/seed-article.toml"]
-    python = libraries = None
-    print(f"{'command':40} {'median':>9} {'IQR':>9} {'x python':>9} {'x libs':>7}   ({args.runs} runs each)")
+    python = libraries = cpu_libraries = None
+    print(f"{'command':34} {'median':>8} {'IQR':>7} {'x python':>8} {'x libs':>7} {'cpu':>8} {'IQR':>7} "
+          f"{'x libs':>7}   ({args.runs} runs each; cpu = user + system)")
     for name, command in commands.items():
-        samples = timed(command, args.runs)
-        median = statistics.median(samples)
-        quartiles = statistics.quantiles(samples, n=4)
+        wall, cpu = timed(command, args.runs)
+        (median, iqr), (cpu_median, cpu_iqr) = spread(wall), spread(cpu)
         python = python or median
         if name.startswith("import pluggy"):
-            libraries = median
+            libraries, cpu_libraries = median, cpu_median
         against = f"{median / libraries:6.2f}x" if libraries else f"{'':7}"
-        print(f"{name:40} {median * 1e3:7.1f}ms {(quartiles[2] - quartiles[0]) * 1e3:7.1f}ms "
-              f"{median / python:8.1f}x {against}")
-
+        cpu_against = f"{cpu_median / cpu_libraries:6.2f}x" if cpu_libraries else f"{'':7}"
+        print(f"{name:34} {median * 1e3:6.1f}ms {iqr * 1e3:5.1f}ms {median / python:7.1f}x {against} "
+              f"{cpu_median * 1e3:6.1f}ms {cpu_iqr * 1e3:5.1f}ms {cpu_against}")
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,8 @@ import json
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chipfit.store import SCHEMA_VERSION, Store
 from chipfit.testing import ConformanceError, PluginTester
@@ -32,7 +34,7 @@ ELSEWHERE = """
             self.address = options.address
 
         def devices(self):
-            return {"remote-npu@far": attrs.evolve(DEVICE, id="remote-npu@far", measurable=True)}
+            return {"remote-npu@far": attrs.evolve(DEVICE, measurable=True)}  # placement name -> plain record
 
         def unreachable(self, ident):
             return "switched off" if ident.endswith("@off") else None
@@ -543,10 +545,45 @@ def test_a_bad_chipfit_node_name_is_bad_input(cli, monkeypatch):
     assert_bad_input(cli("node-resources"), "node name 'my node'")
 
 
-def test_a_plugin_cannot_register_a_node_qualified_device_id(cli, plugin_module):
+def test_a_device_id_is_never_node_qualified(cli, plugin_module):
     name = plugin_module("at_node_device", ELSEWHERE.replace('id="remote-npu"', 'id="remote-npu@far"'))
-    assert_bad_input(cli("-p", name, "devices"), "plugin 'at_node_device' registered device id 'remote-npu@far'",
-                     "register the plain id")
+    assert_bad_input(cli("-p", name, "devices"), "-p at_node_device", "field 'id' must be kebab-case",
+                     "got 'remote-npu@far'", "ID@NODE names where a spec measures a device")
+
+
+@pytest.mark.parametrize("name, device, node", [
+    ("localhost-cpu@gpu-server", "localhost-cpu", "gpu-server"), ("nvidia-l4", "nvidia-l4", None),
+    ("bench-c@node.lab_2", "bench-c", "node.lab_2"), ("odd@", "odd@", None), ("@far", "@far", None),
+])
+def test_a_placement_is_a_device_id_and_a_node(name, device, node):
+    from chipfit.fleet import Placement
+
+    placement = Placement.parse(name)
+    assert (placement.device, placement.node) == (device, node)
+    assert str(placement) == name and Placement.parse(str(placement)) == placement
+
+
+@settings(max_examples=200, deadline=None)
+@given(device=st.from_regex(r"[a-z0-9]+(-[a-z0-9]+){0,3}", fullmatch=True),
+       node=st.none() | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True))
+def test_a_placement_written_out_reads_back_as_itself(device, node):
+    from chipfit.fleet import Placement
+
+    placement = Placement(device, node)
+    assert Placement.parse(str(placement)) == placement
+
+
+def test_a_measure_task_is_placed_on_its_device_unless_told(catalogue):
+    from chipfit.executors import MeasureTask
+    from chipfit.fleet import Placement
+    from chipfit.records import Scenario
+
+    device, workload = catalogue.devices["localhost-cpu"], catalogue.workloads["gemm-4096"]
+    plain = MeasureTask(0, "g", device, workload, Scenario("single-stream"), 1.0)
+    assert plain.placement == Placement("localhost-cpu") and plain.name == "localhost-cpu"
+    placed = MeasureTask(0, "g", device, workload, Scenario("single-stream"), 1.0,
+                         placement=Placement("localhost-cpu", "jetson"))
+    assert placed.name == "localhost-cpu@jetson" and placed.device.id == "localhost-cpu"
 
 
 def test_the_html_report_names_the_node_of_a_measured_row(cli, write_spec, elsewhere):

@@ -566,3 +566,20 @@ def test_blocking_a_broken_entry_point_silences_it(cli, distribution, monkeypatc
     assert_clean(result)
     assert result.exit_code == 0
     assert "broken" not in result.stderr
+
+
+def test_a_distributions_name_and_version_come_from_its_metadata_header(tmp_path):
+    from importlib import metadata
+
+    from chipfit.plugins import _name_and_version
+
+    info = tmp_path / "long_chips-3.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: long-chips\nVersion: 3.1\nSummary: s\n\n"
+                                   "# Long chips\n\nName: not-this\nVersion: 0.0\n" + "text\n" * 2000,
+                                   encoding="utf-8")
+    dist = metadata.PathDistribution(info)
+    assert _name_and_version(dist) == ("long-chips", "3.1") == (dist.name, dist.version)
+    assert _name_and_version(None) == (None, None)
+    installed = metadata.distribution("pluggy")
+    assert _name_and_version(installed) == (installed.name, installed.version)

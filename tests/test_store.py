@@ -258,3 +258,13 @@ def test_report_from_dict_names_a_missing_field():
     del data["rows"][2]["device"]
     with pytest.raises(StoreError, match=r"here: rows\[2\]: missing 'device'"):
         report_from_dict(data, where="here")
+
+
+def test_a_uid_prefix_of_digits_only_finds_its_run(tmp_path):
+    with Store(tmp_path / "runs.sqlite") as store:
+        saved = store.save(Report("r", []), command="x")
+        store._db.execute("UPDATE runs SET uid = ? WHERE id = ?", ("86867246" + "a" * 24, saved.id))
+        assert store.run("86867246").id == saved.id  # no run has id 86867246: the uid's prefix it is
+        assert store.run(str(saved.id)).id == saved.id
+        with pytest.raises(StoreError, match="no run '99999'"):
+            store.run("99999")

@@ -124,9 +124,6 @@ class Catalogue:
                     raise Refused(f"plugin {plugin!r} registered a {type(record).__name__} where a {expected} "
                                   "was expected")
                 ident = getattr(record, "id", None) or getattr(record, "name")
-                if kind == "device" and "@" in ident:
-                    raise Refused(f"plugin {plugin!r} registered device id {ident!r}: ID@NODE names one node's "
-                                  "device in a cluster (chipfit.fleet); register the plain id")
                 if ident in store:
                     first = self.provider[(kind, ident)]
                     raise Refused(f"duplicate {kind} id {ident!r}: registered by plugin {first!r} and by plugin "

@@ -57,16 +57,21 @@ def estimate_cell(pm: pluggy.PluginManager, device: Device, workload: Workload, 
 PARALLELISM_AXES = ("data", "tensor", "pipeline", "expert")
 
 
-def malformed(result: object, device: Device, workload: Workload) -> str | None:
-    """What is wrong with a plugin's answer for a cell (not a Result, another cell's, a bad metric), or None."""
+def malformed(result: object, device: Device, workload: Workload, *, name: str | None = None) -> str | None:
+    """What is wrong with a plugin's answer for a cell (not a Result, another cell's, a bad metric), or None.
+
+    ``name``: the device name the row must carry where it is not the device's id (one node's device of
+    a cluster, ``ID@NODE``: :class:`chipfit.fleet.Placement`).
+    """
     if result is None:
         return "no plugin answered chipfit_estimate"
     if not isinstance(result, Result):
         return f"returned a {type(result).__name__}, not a Result"
     if not isinstance(result.scenario, Scenario):
         return f"returned a result whose scenario is a {type(result.scenario).__name__}, not a Scenario"
-    if (result.device, result.workload) != (device.id, workload.id):
-        return f"returned a result for {result.device} x {result.workload}, not {device.id} x {workload.id}"
+    name = name or device.id
+    if (result.device, result.workload) != (name, workload.id):
+        return f"returned a result for {result.device} x {result.workload}, not {name} x {workload.id}"
     for key, value in result.metrics.items():
         if key == "parallelism":
             if not (isinstance(value, dict) and set(value) == set(PARALLELISM_AXES) and all(

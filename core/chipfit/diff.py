@@ -157,9 +157,9 @@ def diff_text(diff: Diff, name_a: str, name_b: str) -> str:
 def diff_dict(diff: Diff, a: StoredRun, b: StoredRun) -> dict[str, Any]:
     """A diff for scripts (SI units, relative changes as fractions)."""
     def cell(row: Result) -> dict[str, Any]:
-        from chipfit.render import row_dict
+        from chipfit.serialize import unstructure
 
-        data = row_dict(row)
+        data = unstructure(row)
         return {key: data[key] for key in ("group", "device", "workload", "scenario", "source", "status")}
 
     return {

@@ -24,6 +24,7 @@ import pluggy
 from chipfit.catalogue import Catalogue
 from chipfit.cells import measure_cell
 from chipfit.errors import ChipfitError
+from chipfit.fleet import Placement
 from chipfit.hookspecs import hookimpl
 from chipfit.records import Device, Result, Scenario, Workload
 
@@ -33,11 +34,12 @@ DEFAULT = "local"
 
 @attrs.frozen
 class MeasureTask:
-    """One measured cell for an executor: where it goes in the report, and what to measure.
+    """One measured cell for an executor: where it goes in the report, what to measure, and where.
 
-    ``device`` is the record of the device as the executor reported it (:meth:`Executor.devices`);
-    its id may name a node (``localhost-cpu@gpu-server``) where several nodes hold a device of the
-    same id.
+    ``device`` is the record of the device as the executor reported it (:meth:`Executor.devices`),
+    under its plain id; ``placement`` says where to measure it: the device's id and, where the spec
+    names one (``localhost-cpu@gpu-server``), the node that holds it. The cell's row is named by the
+    placement (:attr:`name`); a row an executor names by the plain device id is renamed so.
     """
 
     index: int
@@ -46,6 +48,12 @@ class MeasureTask:
     workload: Workload
     scenario: Scenario
     budget: float
+    placement: Placement = attrs.field(default=attrs.Factory(lambda task: Placement(task.device.id), takes_self=True))
+
+    @property
+    def name(self) -> str:
+        """The device as the spec and the row name it: ``ID``, or ``ID@NODE``."""
+        return str(self.placement)
 
 
 @attrs.frozen
@@ -62,7 +70,8 @@ class Executor(Protocol):
     name: str
 
     def devices(self) -> dict[str, Device]:
-        """The measurable devices it reaches now, by the id a spec names them with."""
+        """The measurable devices it reaches now, by the name a spec gives them (``ID``, or ``ID@NODE``
+        for one node's device: a :class:`~chipfit.fleet.Placement`); each record has its plain id."""
 
     def unreachable(self, ident: str) -> str | None:
         """Why a device it does not reach is only absent for now (its cells become ``unsupported``
@@ -123,7 +132,7 @@ class LocalExecutor:
         """Measure each task here, one after the other (measurements must not share the machine)."""
         for task in tasks:
             if progress:
-                progress(f"measuring {task.device.id} x {task.workload.id} ({task.scenario.describe()}, "
+                progress(f"measuring {task.name} x {task.workload.id} ({task.scenario.describe()}, "
                          f"{task.budget:g} s budget)")
             yield task, measure_cell(self.pm, task.device, task.workload, task.scenario, task.budget)
 

@@ -4,7 +4,9 @@ A node that holds devices says so with custom resources (``chipfit node-resource
 ``ray start --resources``): one ``chipfit-device:ID`` per measurable device its plugins register,
 and one ``chipfit-node:NAME`` naming the node. An executor then sends each measured cell where its
 device's resource is. Where several nodes hold a device of the same id (every machine has a
-``localhost-cpu``), a spec names one of them as ``ID@NODE``.
+``localhost-cpu``), a spec names one of them as ``ID@NODE``: a :class:`Placement`, the device's own
+id and the node, which a measured cell carries (``MeasureTask.placement``). A device's id itself is
+always the plain one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import platform
 import re
 from collections.abc import Iterable
+
+import attrs
 
 from chipfit.errors import ChipfitError
 
@@ -52,12 +56,19 @@ def held(resources: dict[str, float]) -> tuple[str | None, list[str]]:
     return (names[0] if names else None), devices
 
 
-def split(ident: str) -> tuple[str, str | None]:
-    """``localhost-cpu@gpu-server`` -> (``localhost-cpu``, ``gpu-server``); a plain id -> (id, None)."""
-    device, at, node = ident.rpartition("@")
-    return (device, node) if at and device and node else (ident, None)
+@attrs.frozen
+class Placement:
+    """Where a measured cell runs: a device (its plain id) and the node that holds it (None: any node
+    that holds a device of that id). Written ``ID@NODE``, or ``ID`` alone, as a spec and a row name it."""
 
+    device: str
+    node: str | None = None
 
-def qualified(device: str, node: str) -> str:
-    """The id of one node's device: ``DEVICE@NODE``."""
-    return f"{device}@{node}"
+    @classmethod
+    def parse(cls, name: str) -> Placement:
+        """``localhost-cpu@gpu-server`` -> (``localhost-cpu``, ``gpu-server``); a plain id -> (id, None)."""
+        device, at, node = name.rpartition("@")
+        return cls(device, node) if at and device and node else cls(name)
+
+    def __str__(self) -> str:
+        return f"{self.device}@{self.node}" if self.node else self.device

@@ -346,7 +346,9 @@ def value_problem(key: str, value: Any) -> str | None:
     if isinstance(value, str):
         return None if key in TEXT_METRICS else f"metric {key!r} = {value!r}: a number was expected"
     if not isinstance(value, (int, float)):
-        return f"metric {key!r} is a {type(value).__name__}, not a number"
+        from chipfit.frozen import kind_name
+
+        return f"metric {key!r} is a {kind_name(value)}, not a number"
     try:
         finite = math.isfinite(value)
     except OverflowError:  # an int beyond any float

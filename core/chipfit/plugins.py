@@ -106,8 +106,9 @@ def get_plugin_manager(
     blocked = set(blocked)
     for name in blocked:
         pm.set_blocked(name)
+    core = ("default", "chipfit", _version("chipfit"))  # looked up once: each lookup searches sys.path
     for module_name in DEFAULT_PLUGINS:
-        _register(pm, importlib.import_module(module_name), module_name, ("default", "chipfit", _version("chipfit")))
+        _register(pm, importlib.import_module(module_name), module_name, core)
     if autoload is None:
         autoload = not _truthy("CHIPFIT_DISABLE_PLUGIN_AUTOLOAD")
     if autoload:
@@ -159,8 +160,7 @@ def _load_entry_points(pm: ChipfitPluginManager, blocked: set[str]) -> None:
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name in blocked or (only and entry_point.name not in only):
             continue
-        dist = entry_point.dist.name if entry_point.dist else None
-        version = entry_point.dist.version if entry_point.dist else None
+        dist, version = _name_and_version(entry_point.dist)
         try:
             module = entry_point.load()
         except Exception as error:
@@ -232,6 +232,32 @@ def api_mismatch(module) -> str | None:
 
 def _version(distribution: str) -> str | None:
     try:
-        return metadata.version(distribution)
+        return _name_and_version(metadata.distribution(distribution))[1]
     except metadata.PackageNotFoundError:
         return None
+
+
+#: Each distribution's (name, version), by where its metadata is: read once per process.
+_NAMES_AND_VERSIONS: dict[object, tuple[str | None, str | None]] = {}
+
+
+def _name_and_version(dist: metadata.Distribution | None) -> tuple[str | None, str | None]:
+    """A distribution's name and version, from the header of its metadata, read once.
+
+    ``dist.name`` and ``dist.version`` each parse the whole metadata file again, long description
+    (a README) included: sixteen entry points of one distribution made that most of a light command's
+    start-up. Only the header block is parsed here, once per distribution.
+    """
+    if dist is None:
+        return None, None
+    key = getattr(dist, "_path", None) or id(dist)
+    if key not in _NAMES_AND_VERSIONS:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+        if text:
+            from email.parser import HeaderParser
+
+            header = HeaderParser().parsestr(text.split("\n\n", 1)[0])
+            _NAMES_AND_VERSIONS[key] = (header.get("Name"), header.get("Version"))
+        else:
+            _NAMES_AND_VERSIONS[key] = (dist.name, dist.version)
+    return _NAMES_AND_VERSIONS[key]

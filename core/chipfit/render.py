@@ -11,14 +11,13 @@ from __future__ import annotations
 import csv
 import inspect
 import io
-import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from chipfit import serialize
 from chipfit.hookspecs import hookimpl
 from chipfit.records import ClaimCheck, Report, Result, ScenarioKind
 from chipfit.textwidth import fit_table, reflow, terminal_width, wrap
@@ -288,71 +287,20 @@ def _markdown_charts(report: Report, catalogue: Any, path: Path) -> dict[str | N
     return out
 
 
-def _scenario_dict(row: Result) -> dict[str, Any]:
-    scenario = row.scenario
-    return {
-        "kind": str(scenario.kind),
-        "batch": scenario.batch,
-        "precision": None if scenario.precision is None else str(scenario.precision),
-        "count": scenario.count,
-        "latency_target_s": scenario.latency_target,
-        "tensor_parallel": scenario.tensor_parallel,
-        "pipeline_parallel": scenario.pipeline_parallel,
-        "expert_parallel": scenario.expert_parallel,
-        "ttft_target_s": scenario.ttft_target,
-        "tpot_target_s": scenario.tpot_target,
-    }
-
-
 def row_dict(row: Result) -> dict[str, Any]:
-    """One result as the JSON object scripts read (SI units)."""
-    return {
-        "group": row.group,
-        "device": row.device,
-        "workload": row.workload,
-        "scenario": _scenario_dict(row),
-        "source": str(row.source),
-        "status": str(row.status),
-        "reason": row.reason,
-        "plugin": row.plugin,
-        "metrics": dict(row.metrics),
-        "explain": list(row.explain),
-        "measurement": dict(row.measurement),
-    }
+    """One result as the JSON object scripts read (SI units): :func:`chipfit.serialize.unstructure` of the row."""
+    return serialize.unstructure(row)
 
 
 def report_dict(report: Report) -> dict[str, Any]:
-    """A whole report as a JSON-ready dict."""
-    return {
-        "title": report.title,
-        "description": report.description,
-        "created": report.created,
-        "baseline": report.baseline,
-        "interrupted": report.interrupted,
-        "environment": report.environment,
-        "spec": report.spec,
-        "rows": [row_dict(row) for row in report.rows],
-        "claims": [
-            {**attrs.asdict(check), "ratio": check.ratio} for check in report.claims
-        ],
-    }
+    """A whole report as a JSON-ready dict: :func:`chipfit.serialize.unstructure` of the report."""
+    return serialize.unstructure(report)
 
 
 def render_json(report: Report) -> str:
     """The report as JSON: rows with ``metrics`` in SI units under the design's keys."""
     # strict JSON (JSON.parse rejects NaN): a non-finite number that got past the checks is written as null
-    return json.dumps(finite_json(report_dict(report)), indent=2, sort_keys=False, allow_nan=False) + "\n"
-
-
-def finite_json(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None, so that it is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: finite_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_json(item) for item in value]
-    return value
+    return serialize.dumps(report, strict=True, indent=2) + "\n"
 
 
 def render_csv(report: Report) -> str:
@@ -366,7 +314,7 @@ def render_csv(report: Report) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(fixed + keys)
     for row in report.rows:
-        scenario = _scenario_dict(row)
+        scenario = serialize.unstructure(row.scenario)
 
         def chosen(name: str) -> Any:
             measured = row.metrics.get(name)

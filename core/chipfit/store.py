@@ -22,9 +22,11 @@ Safety, in the order things can go wrong:
   newer chipfit wrote (schema version above :data:`SCHEMA_VERSION`) is a :class:`StoreError`
   naming the file; such a file is never written to.
 
-Rows are kept as the JSON objects of ``--format json`` (:func:`chipfit.render.row_dict`), with
+Rows are kept as the JSON objects of ``--format json`` (:func:`chipfit.serialize.unstructure`), with
 their group, device, workload and source as columns for queries; a run keeps its spec, its
-environment and the rest of its report.
+environment and the rest of its report; they are read back through the same converter
+(:func:`chipfit.serialize.structure`). Opening, checking and upgrading the file is
+:mod:`chipfit.storefile`'s job.
 """
 
 from __future__ import annotations
@@ -34,71 +36,23 @@ import json
 import os
 import re
 import sqlite3
-import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from chipfit.errors import ChipfitError
-from chipfit.records import ClaimCheck, Report, Result, Scenario
+from chipfit import serialize
+from chipfit.records import Report, Result
+from chipfit.storefile import BUSY_TIMEOUT_S, LOCK_WAIT_S, SCHEMA_VERSION, StoreError, StoreFile, _text
 
-#: The schema this chipfit writes; a store with a higher version is refused, never written to.
-#: Version 2 added ``runs.finished`` (a version 1 store is upgraded in place when opened).
-SCHEMA_VERSION = 2
-
-#: The first 16 bytes of every SQLite 3 database file.
-_SQLITE_HEADER = b"SQLite format 3\x00"
-
-#: How long one statement waits for another process's lock (SQLite's busy timeout), in seconds.
-BUSY_TIMEOUT_S = 10.0
-
-#: How long a write waits in all for the lock (retrying past the busy timeout), in seconds.
-LOCK_WAIT_S = 60.0
+__all__ = ["BUSY_TIMEOUT_S", "EXPORT_FORMAT", "EXPORT_VERSION", "LOCK_WAIT_S", "SCHEMA_VERSION", "Store", "StoreError",
+           "StoredRun", "default_path", "report_from_dict"]
 
 #: The format name and version of ``chipfit runs export`` files.
 EXPORT_FORMAT = "chipfit-runs"
 EXPORT_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE schema_version (
-    version INTEGER NOT NULL
-);
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uid TEXT NOT NULL UNIQUE,           -- the same on every machine the run is imported into
-    created TEXT NOT NULL,              -- when the report was made (UTC, ISO 8601)
-    saved TEXT NOT NULL,                -- when it was stored here
-    command TEXT NOT NULL,              -- what made it: 'chipfit run specs/x.toml', 'chipfit measure ...'
-    title TEXT NOT NULL,
-    host TEXT NOT NULL,
-    interrupted INTEGER NOT NULL,
-    spec TEXT NOT NULL,                 -- JSON
-    environment TEXT NOT NULL,          -- JSON
-    report TEXT NOT NULL,               -- JSON: title, description, baseline, claims (rows are below)
-    imported_from TEXT NOT NULL DEFAULT '',
-    finished INTEGER NOT NULL DEFAULT 1 -- 0 while it runs, and after a driver that died mid-run
-);
-CREATE TABLE rows (
-    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    grp TEXT NOT NULL,
-    device TEXT NOT NULL,
-    workload TEXT NOT NULL,
-    source TEXT NOT NULL,
-    status TEXT NOT NULL,
-    row TEXT NOT NULL,                  -- JSON: the row as --format json writes it
-    PRIMARY KEY (run_id, position)
-);
-CREATE INDEX rows_by_device ON rows (device, workload);
-"""
-
-
-class StoreError(ChipfitError):
-    """The results store cannot be used: damaged, newer, locked for too long, or unwritable."""
 
 
 @attrs.frozen
@@ -132,192 +86,35 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def _locked(error: sqlite3.Error) -> bool:
-    text = str(error).lower()
-    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+class Store(StoreFile):
+    """A results store file: its runs, saved, read, exported and imported (see the module's docs).
 
-
-class Store:
-    """A results store file, opened (and checked) on construction; use as a context manager.
+    Opened and checked on construction (:class:`chipfit.storefile.StoreFile`); use as a context manager.
 
     :param create: make the file (and its folder) if it does not exist; otherwise a missing file
         is a :class:`StoreError`.
     :raises StoreError: the file is not a chipfit store, is damaged, or has a newer schema.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        self.path = Path(path)
-        self._db: sqlite3.Connection | None = None
-        if not self.path.exists():
-            if not create:
-                raise StoreError(f"{self.path}: no results store here yet ('chipfit run' saves one)")
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise StoreError(f"{self.path}: cannot create the results store's folder: {error.strerror}") from None
-        elif self.path.is_dir():
-            raise StoreError(f"{self.path}: is a folder, not a results store file")
-        else:
-            self._check_header()
-        try:
-            with self._errors("open"):
-                self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-                self._db.text_factory = _text  # a flipped byte in a title shows as such, not as a traceback
-                self._db.execute("PRAGMA foreign_keys = ON")
-                self._check_intact()
-                self._prepare()
-        except BaseException:
-            self.close()
-            raise
-
-    # --- opening ----------------------------------------------------------------------------
-
-    def _check_header(self) -> None:
-        """Refuse a file that is not SQLite before SQLite touches it (an empty file is a new store)."""
-        try:
-            with open(self.path, "rb") as file:
-                header = file.read(len(_SQLITE_HEADER))
-        except OSError as error:
-            raise StoreError(f"{self.path}: cannot read the results store: {error.strerror}") from None
-        if header and header != _SQLITE_HEADER:
-            raise StoreError(f"{self.path}: not a chipfit results store (not an SQLite database: damaged, or "
-                             f"another kind of file); it is left as it is: move it away or use --store PATH")
-
-    def _check_intact(self) -> None:
-        """Refuse a damaged file before anything is written to it (SQLite's ``quick_check`` of every page).
-
-        A damaged page elsewhere than the schema lets SQLite open the file and even start a write; a
-        write there could spread the damage, so no command writes to a file that fails this check.
-        """
-        try:
-            problems = [text for (text,) in self._db.execute("PRAGMA quick_check(3)")]
-        except sqlite3.DatabaseError as error:
-            problems = [str(error)]
-        if problems and problems != ["ok"]:
-            raise StoreError(f"{self.path}: damaged results store ({'; '.join(problems)}); it is left as it is: "
-                             f"move it away or use --store PATH")
-
-    def _version(self) -> int | None:
-        """The schema version of the file; None for an empty database. Raises for a foreign one."""
-        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            return None
-        if "schema_version" not in tables:
-            raise StoreError(f"{self.path}: an SQLite database that is not a chipfit results store (no "
-                             f"schema_version table); it is left as it is: use --store PATH")
-        versions = [version for (version,) in self._db.execute("SELECT version FROM schema_version")]
-        if len(versions) != 1 or not isinstance(versions[0], int):
-            raise StoreError(f"{self.path}: damaged results store (schema_version holds {versions!r}); "
-                             f"it is left as it is")
-        return versions[0]
-
-    def _prepare(self) -> None:
-        """Check the schema; create it in a new (empty) file, once even when two processes race."""
-        version = self._version()
-        if version is None:
-            self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
-            with self.transaction():
-                if self._version() is None:  # another process may have created it while we waited
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            self._db.execute(statement)
-                    self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            version = self._version()
-        if version == 1:
-            self._upgrade_from_1()
-            version = self._version()
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: results store schema version {version} is newer than this chipfit's "
-                             f"({SCHEMA_VERSION}): upgrade chipfit to read it; the file is left as it is")
-        if version < 1:
-            raise StoreError(f"{self.path}: damaged results store (schema version {version}); it is left as it is")
-
-    def _upgrade_from_1(self) -> None:
-        """Version 1 -> 2: runs gain ``finished`` (every run saved by version 1 was saved whole)."""
-        with self.transaction() as db:
-            if self._version() == 1:  # another process may have upgraded it while we waited
-                db.execute("ALTER TABLE runs ADD COLUMN finished INTEGER NOT NULL DEFAULT 1")
-                db.execute("UPDATE schema_version SET version = 2")
-
-    # --- plumbing ---------------------------------------------------------------------------
-
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        """SQLite's errors as a :class:`StoreError` naming the file (no traceback for the user)."""
-        try:
-            yield
-        except StoreError:
-            raise
-        except sqlite3.DatabaseError as error:
-            detail = str(error)
-            if "not a database" in detail or "malformed" in detail or "corrupt" in detail:
-                raise StoreError(f"{self.path}: damaged results store ({detail}); it is left as it is: move it "
-                                 f"away or use --store PATH") from None
-            raise StoreError(f"{self.path}: cannot {doing} the results store: {detail}") from None
-
-    def _retry(self, action):
-        """Run ``action``, retrying while another process holds the lock, up to :data:`LOCK_WAIT_S`."""
-        deadline = time.monotonic() + LOCK_WAIT_S
-        delay = 0.01
-        while True:
-            try:
-                return action()
-            except sqlite3.OperationalError as error:
-                if not _locked(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: everything in it is saved, or (on any error or interrupt) nothing."""
-        with self._errors("write to"):
-            self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
-            try:
-                yield self._db
-                self._retry(lambda: self._db.execute("COMMIT"))
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-
-    def close(self) -> None:
-        """Close the file (a store is also a context manager that closes on exit)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
     # --- writing ----------------------------------------------------------------------------
 
     def save(self, report: Report, *, command: str) -> StoredRun:
         """Save a report as a new run, in one transaction; returns it (with its id here)."""
-        from chipfit.render import report_dict
-
         with self.transaction() as db:
-            run_id = self._insert(db, report_dict(report), uid=uuid.uuid4().hex, command=command, saved=_now(),
+            run_id = self._insert(db, serialize.unstructure(report), uid=uuid.uuid4().hex, command=command, saved=_now(),
                                   imported_from="")
         return self.run(str(run_id))
 
     def begin(self, report: Report, *, command: str) -> StoredRun:
         """Save the start of a run (its header and any rows so far) as an unfinished run."""
-        from chipfit.render import report_dict
-
         with self.transaction() as db:
-            run_id = self._insert(db, report_dict(report), uid=uuid.uuid4().hex, command=command, saved=_now(),
+            run_id = self._insert(db, serialize.unstructure(report), uid=uuid.uuid4().hex, command=command, saved=_now(),
                                   imported_from="", finished=False)
         return self.run(str(run_id))
 
     def append(self, run: StoredRun, row: Result) -> None:
         """Add one finished row to an unfinished run (one transaction: the row is kept, or nothing is)."""
-        from chipfit.render import row_dict
-
-        data = row_dict(row)
+        data = serialize.unstructure(row)
         with self.transaction() as db:
             (position,) = db.execute("SELECT coalesce(max(position) + 1, 0) FROM rows WHERE run_id = ?",
                                      (run.id,)).fetchone()
@@ -325,9 +122,7 @@ class Store:
 
     def finish(self, run: StoredRun, report: Report) -> StoredRun:
         """Replace a run's rows and report with the final ones and mark it finished, in one transaction."""
-        from chipfit.render import report_dict
-
-        data = report_dict(report)
+        data = serialize.unstructure(report)
         with self.transaction() as db:
             db.execute("DELETE FROM rows WHERE run_id = ?", (run.id,))
             db.execute("UPDATE runs SET title = ?, interrupted = ?, spec = ?, environment = ?, report = ?, "
@@ -339,13 +134,11 @@ class Store:
     def restart(self, run: StoredRun, keep: Iterable[Result]) -> StoredRun:
         """Carry on an earlier run: keep only the rows in ``keep``, mark it unfinished again (with a new uid,
         so that a copy exported before is not taken for it)."""
-        from chipfit.render import row_dict
-
         with self.transaction() as db:
             db.execute("DELETE FROM rows WHERE run_id = ?", (run.id,))
             # a resumed run is another run than the one exported before: it gets a new uid
             db.execute("UPDATE runs SET finished = 0, uid = ? WHERE id = ?", (uuid.uuid4().hex, run.id))
-            self._insert_rows(db, run.id, [row_dict(row) for row in keep])
+            self._insert_rows(db, run.id, [serialize.unstructure(row) for row in keep])
         return self.run(str(run.id))
 
     # --- reading ----------------------------------------------------------------------------
@@ -369,15 +162,16 @@ class Store:
         with self._errors("read"):
             if ident == "latest":
                 found = self._db.execute(self._SUMMARY + " ORDER BY runs.id DESC LIMIT 1").fetchall()
-            elif re.fullmatch(r"[0-9]+", ident):
-                number = int(ident)  # an id beyond SQLite's integers is no run here
-                found = (self._db.execute(self._SUMMARY + " WHERE runs.id = ?", (number,)).fetchall()
-                         if number < 2 ** 63 else [])
-            elif len(ident) >= 4 and all(c in "0123456789abcdef" for c in ident.lower()):
-                found = self._db.execute(self._SUMMARY + " WHERE uid LIKE ? ORDER BY runs.id",
-                                         (ident.lower() + "%",)).fetchall()
             else:
                 found = []
+                if re.fullmatch(r"[0-9]+", ident):
+                    number = int(ident)  # an id beyond SQLite's integers is no run here
+                    found = (self._db.execute(self._SUMMARY + " WHERE runs.id = ?", (number,)).fetchall()
+                             if number < 2 ** 63 else [])
+                # a uid's prefix may be all digits (86867246...): no run with that id, so a uid it is
+                if not found and len(ident) >= 4 and all(c in "0123456789abcdef" for c in ident.lower()):
+                    found = self._db.execute(self._SUMMARY + " WHERE uid LIKE ? ORDER BY runs.id",
+                                             (ident.lower() + "%",)).fetchall()
         if not found:
             raise StoreError(f"{self.path}: no run {ident!r} (see 'chipfit runs list')")
         if len(found) > 1:
@@ -440,8 +234,6 @@ class Store:
         :raises StoreError: the data is not a chipfit runs export, or a run in it is malformed
             (naming ``where`` and the run); nothing is imported then.
         """
-        from chipfit.render import report_dict
-
         if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
             raise StoreError(f"{where}: not a chipfit runs export (no \"format\": \"{EXPORT_FORMAT}\")")
         version = data.get("version")
@@ -460,7 +252,7 @@ class Store:
             if not isinstance(entry, dict) or not isinstance(entry.get("uid"), str) or not entry["uid"]:
                 raise StoreError(f"{at}: each run needs a \"uid\" string")
             report = report_from_dict(entry.get("report"), where=at)  # checks every row before anything is saved
-            checked.append((entry, report_dict(report)))
+            checked.append((entry, serialize.unstructure(report)))
         skipped = 0
         source = Path(where).name
         ids = []
@@ -507,116 +299,17 @@ class Store:
               json.dumps(row)) for position, row in enumerate(rows, start)))
 
 
-def _text(data: bytes) -> str:
-    """SQLite text as Python text; bytes that are not UTF-8 (a damaged file) become U+FFFD."""
-    return data.decode("utf-8", "replace")
-
-
 def _stored(row: tuple) -> StoredRun:
     """A row of the runs summary query as a :class:`StoredRun`."""
     return StoredRun(*row[:7], bool(row[7]), *row[8:12], bool(row[12]))
 
 
-# --- JSON back to records ---------------------------------------------------------------------
-
-
-def _get(data: Any, key: str, types: type | tuple[type, ...], where: str, *, optional: bool = False) -> Any:
-    if not isinstance(data, dict):
-        raise StoreError(f"{where}: expected an object, got {type(data).__name__}")
-    if key not in data or data[key] is None:
-        if optional:
-            return None
-        raise StoreError(f"{where}: missing {key!r}")
-    value = data[key]
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
-        raise StoreError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
-    return types if isinstance(types, tuple) else (types,)
-
-
-def _result(data: Any, where: str) -> Result:
-    scenario = _get(data, "scenario", dict, where)
-    at = f"{where}.scenario"
-    try:
-        return Result(
-            device=_get(data, "device", str, where),
-            workload=_get(data, "workload", str, where),
-            scenario=Scenario(
-                kind=_get(scenario, "kind", str, at),
-                batch=_get(scenario, "batch", int, at, optional=True),
-                precision=_get(scenario, "precision", str, at, optional=True),
-                count=_get(scenario, "count", int, at),
-                latency_target=_get(scenario, "latency_target_s", (int, float), at, optional=True),
-                tensor_parallel=_get(scenario, "tensor_parallel", int, at, optional=True),
-                pipeline_parallel=_get(scenario, "pipeline_parallel", int, at, optional=True),
-                expert_parallel=_get(scenario, "expert_parallel", int, at, optional=True),
-                ttft_target=_get(scenario, "ttft_target_s", (int, float), at, optional=True),
-                tpot_target=_get(scenario, "tpot_target_s", (int, float), at, optional=True),
-            ),
-            source=_get(data, "source", str, where),
-            status=_get(data, "status", str, where),
-            metrics=_get(data, "metrics", dict, where),
-            reason=_get(data, "reason", str, where, optional=True) or "",
-            plugin=_get(data, "plugin", str, where, optional=True) or "",
-            explain=_get(data, "explain", list, where, optional=True) or (),
-            group=_get(data, "group", str, where),
-            measurement=_get(data, "measurement", dict, where, optional=True) or {},
-        )
-    except (ValueError, TypeError, OverflowError) as error:
-        raise StoreError(f"{where}: {error}") from None
-
-
-def _claim(data: Any, where: str) -> ClaimCheck:
-    number = (int, float)
-    try:
-        return ClaimCheck(
-            text=_get(data, "text", str, where),
-            expected=_get(data, "expected", number, where, optional=True),
-            value=_get(data, "value", number, where, optional=True),
-            formula=_get(data, "formula", str, where),
-            arithmetic=_get(data, "arithmetic", str, where),
-            verdict=_get(data, "verdict", str, where),
-            tolerance=_get(data, "tolerance", number, where),
-            source=_get(data, "source", str, where, optional=True) or "",
-            why=_get(data, "why", str, where, optional=True) or "",
-        )
-    except (ValueError, TypeError, OverflowError) as error:
-        raise StoreError(f"{where}: {error}") from None
-
-
-def _spec(data: dict[str, Any], where: str) -> dict[str, Any]:
-    """A report's spec, checked where reports read it: ``groups`` a list of objects with a string ``id``,
-    ``columns`` a list of strings."""
-    groups = _get(data, "groups", list, where, optional=True) or []
-    for index, group in enumerate(groups):
-        at = f"{where}.groups[{index}]"
-        _get(group, "id", str, at)
-        columns = _get(group, "columns", list, at, optional=True) or []
-        if not all(isinstance(column, str) for column in columns):
-            raise StoreError(f"{at}: 'columns' must be a list of metric names")
-        for key in ("title", "note"):
-            _get(group, key, str, at, optional=True)
-    return data
-
-
 def report_from_dict(data: Any, *, where: str) -> Report:
-    """A report from the JSON object ``--format json`` writes (the inverse of :func:`chipfit.render.report_dict`).
+    """A report from the JSON object ``--format json`` writes (the inverse of :func:`chipfit.serialize.unstructure`).
 
     :raises StoreError: a missing or mistyped field, naming ``where`` and the path to it.
     """
-    rows = _get(data, "rows", list, where)
-    claims = _get(data, "claims", list, where, optional=True) or []
-    return Report(
-        title=_get(data, "title", str, where),
-        description=_get(data, "description", str, where, optional=True) or "",
-        rows=[_result(row, f"{where}: rows[{index}]") for index, row in enumerate(rows)],
-        baseline=_get(data, "baseline", str, where, optional=True),
-        spec=_spec(_get(data, "spec", dict, where, optional=True) or {}, f"{where}: spec"),
-        environment=_get(data, "environment", dict, where, optional=True) or {},
-        created=_get(data, "created", str, where, optional=True) or "",
-        claims=[_claim(claim, f"{where}: claims[{index}]") for index, claim in enumerate(claims)],
-        interrupted=bool(_get(data, "interrupted", bool, where, optional=True)),
-    )
+    try:
+        return serialize.structure(data, Report, where=where)
+    except serialize.WireError as error:
+        raise StoreError(str(error)) from None

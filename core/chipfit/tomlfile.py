@@ -97,7 +97,7 @@ def structure(data: dict[str, Any], cls: type[T], *, text: str, where: str) -> T
     try:
         return _converter.structure(data, cls)
     except (ClassValidationError, IterableValidationError) as error:
-        leaves = list(_leaves(error, []))
+        leaves = list(error_leaves(error, []))
         # a misspelt key ([[group]]) also leaves the key meant missing: name the misspelling, with the suggestion
         path, leaf = next((found for found in leaves if isinstance(found[1], ForbiddenExtraKeysError)
                            and any(isinstance(other, KeyError) and other_path[:-1] == found[0]
@@ -105,7 +105,8 @@ def structure(data: dict[str, Any], cls: type[T], *, text: str, where: str) -> T
         raise _spec_error(path, leaf, text=text, where=where) from None
 
 
-def _leaves(error: BaseException, path: list[PathStep]):
+def error_leaves(error: BaseException, path: list[PathStep]):
+    """Each failure inside a cattrs error, with its path (``['groups', 1, 'batch']``), in order."""
     if isinstance(error, (ClassValidationError, IterableValidationError)):
         for sub in error.exceptions:
             step: list[PathStep] = []
@@ -114,7 +115,7 @@ def _leaves(error: BaseException, path: list[PathStep]):
                     step = [note.name]
                 elif isinstance(note, IterableValidationNote):
                     step = [note.index]
-            yield from _leaves(sub, path + step)
+            yield from error_leaves(sub, path + step)
     else:
         yield path, error
 

@@ -182,7 +182,7 @@ class _Page:
         if environment.get("chipfit"):
             parts.append(f"chipfit {e(environment['chipfit'])}")
         runs = environment.get("runs")
-        if isinstance(runs, list) and runs:
+        if isinstance(runs, (list, tuple)) and runs:  # a record's lists are tuples
             parts.append(f"merged from {len(runs)} saved runs")
         return f'<p class="meta">{" · ".join(parts)}</p>' if parts else ""
 
@@ -386,7 +386,7 @@ class _Page:
             facts.append("plugins: " + ", ".join(f"{e(name)} {e(version or '')}".strip()
                                                  for name, version in plugins.items()))
         runs = environment.get("runs")
-        if isinstance(runs, list):
+        if isinstance(runs, (list, tuple)):
             for run in runs:
                 if isinstance(run, dict):
                     facts.append(f"run {e(run.get('id'))} ({e(run.get('uid', '')[:8])}): {e(run.get('command'))}, "

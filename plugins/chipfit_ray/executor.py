@@ -29,7 +29,9 @@ from chipfit import fleet
 from chipfit.catalogue import Catalogue
 from chipfit.errors import ChipfitError
 from chipfit.executors import ExecutorOptions, MeasureTask
+from chipfit.fleet import Placement
 from chipfit.records import Device, Result, Source, Status, split_locator
+from chipfit.serialize import WireError, structure, unstructure
 
 #: How long the driver waits for every node to describe its devices, in seconds.
 DESCRIBE_TIMEOUT_S = 120.0
@@ -65,7 +67,7 @@ class _Node:
 @attrs.define
 class _Running:
     task: MeasureTask
-    route: tuple[str, str | None]
+    route: Placement
     ref: Any
     limit: float
     deadline: float
@@ -140,7 +142,13 @@ class RayExecutor:
                     except Exception as error:  # the node's chipfit or plugins are broken: its devices are out
                         found.problem = f"node {found.name} could not describe its devices: {_reason(error)}"
                         continue
-                    found.records, found.environment = answer["devices"], answer["environment"]
+                    try:
+                        found.records = {ident: structure(data, Device, where=f"node {found.name}: device {ident}")
+                                         for ident, data in answer["devices"].items()}
+                    except WireError as error:  # another chipfit's records: its devices are out
+                        found.problem = f"node {found.name} described its devices in another form: {error}"
+                        continue
+                    found.environment = answer["environment"]
                     if answer["missing"]:
                         found.problem = (f"node {found.name} advertises {', '.join(answer['missing'])} but its "
                                          "plugins cannot measure them")
@@ -156,22 +164,24 @@ class RayExecutor:
         return self._nodes
 
     def devices(self) -> dict[str, Device]:
-        """``ID@NODE`` for every device a node holds, and ``ID`` where every node that holds it agrees on it."""
+        """The node's record of every device a node holds under ``ID@NODE``, and under ``ID`` where every
+        node that holds it agrees on it (each record keeps its plain id)."""
         out: dict[str, Device] = {}
         by_id: dict[str, list[tuple[str, Device]]] = {}
         for found in self.nodes().values():
             for ident, record in found.records.items():
-                out[fleet.qualified(ident, found.name)] = _as_node(record, found.name)
+                out[str(Placement(ident, found.name))] = _as_node(record, found.name)
                 by_id.setdefault(ident, []).append((found.name, record))
         for ident, held in by_id.items():
             advertised = [found for found in self.nodes().values() if ident in found.devices]
             if len(advertised) == len(held) and all(record == held[0][1] for _, record in held):
-                out[ident] = _as_node(held[0][1], held[0][0], ident) if len(held) == 1 else held[0][1]
+                out[ident] = _as_node(held[0][1], held[0][0]) if len(held) == 1 else held[0][1]
         return out
 
     def unreachable(self, ident: str) -> str | None:
         """Why no node measures ``ident`` now; None for an id that no node and no plugin knows (a typo)."""
-        device, node = fleet.split(ident)
+        placement = Placement.parse(ident)
+        device, node = placement.device, placement.node
         nodes = self.nodes()
         holders = [found for found in nodes.values() if device in found.records]
         listing = "; ".join(f"{found.name}: {', '.join(found.records) or 'no device'}" for found in nodes.values())
@@ -204,9 +214,9 @@ class RayExecutor:
         from chipfit_ray import node as on_node
 
         remote = self.ray.remote(num_cpus=0, max_retries=0)(on_node.measure)
-        queues: dict[tuple[str, str | None], deque[MeasureTask]] = {}
+        queues: dict[Placement, deque[MeasureTask]] = {}
         for task in tasks:
-            queues.setdefault(fleet.split(task.device.id), deque()).append(task)
+            queues.setdefault(task.placement, deque()).append(task)
         models: dict[str, Any] = {}
         running: dict[Any, _Running] = {}
         done, total = 0, len(tasks)
@@ -224,12 +234,12 @@ class RayExecutor:
                         done += 1
                         yield task, _failed(task, model)
                         continue
-                    device, node = route
-                    resources = {fleet.DEVICE_PREFIX + device: 1.0}
-                    if node:
-                        resources[fleet.NODE_PREFIX + node] = _PIN
-                    ref = remote.options(resources=resources).remote(device, task.device.id, task.workload,
-                                                                     task.scenario, task.budget, model)
+                    resources = {fleet.DEVICE_PREFIX + route.device: 1.0}
+                    if route.node:
+                        resources[fleet.NODE_PREFIX + route.node] = _PIN
+                    ref = remote.options(resources=resources).remote(route.device, task.name,
+                                                                     unstructure(task.workload),
+                                                                     unstructure(task.scenario), task.budget, model)
                     limit = self.cell_timeout_s or default_timeout(task.budget)
                     running[ref] = _Running(task, route, ref, limit, time.monotonic() + limit)
                 if progress and (done, len(running)) != shown:
@@ -294,19 +304,20 @@ class RayExecutor:
     def _collect(self, flight: _Running) -> Result:
         """A finished task's row; a task that failed in Ray becomes a failed row saying why."""
         try:
-            row = self.ray.get(flight.ref)
+            data = self.ray.get(flight.ref)
         except Exception as error:
             return _failed(flight.task, _reason(error))
-        if not isinstance(row, Result):
-            return _failed(flight.task, f"the node returned a {type(row).__name__}, not a row")
-        return row
+        try:
+            return structure(data, Result, where="the node's row")
+        except WireError as error:
+            return _failed(flight.task, f"the node returned something other than a row: {error}")
 
     def _orphans(self, running: dict[Any, _Running], queues: dict) -> Iterator[tuple[MeasureTask, str]]:
         """Cells whose device no live node holds any more: cancelled, each with the reason."""
         alive = self._alive()
 
-        def gone(route: tuple[str, str | None]) -> str | None:
-            device, node = route
+        def gone(route: Placement) -> str | None:
+            device, node = route.device, route.node
             if node is not None:
                 if node not in alive:
                     return f"node {node} left the cluster before the cell finished; the other cells went on"
@@ -341,13 +352,12 @@ class RayExecutor:
             sys.stdout = self._stdout
 
 
-def _as_node(record: Device, node: str, ident: str | None = None) -> Device:
-    """A node's record under ``ident`` (default ``ID@NODE``), its "this machine" wording naming the node."""
+def _as_node(record: Device, node: str) -> Device:
+    """A node's record of its device, its "this machine" wording naming the node (the id stays the device's)."""
     efficiency = record.efficiency
     if efficiency is not None and "this machine" in efficiency.origin:
         efficiency = attrs.evolve(efficiency, origin=efficiency.origin.replace("this machine", f"node {node}"))
-    return attrs.evolve(record, id=ident or fleet.qualified(record.id, node), efficiency=efficiency,
-                        name=record.name.replace("This machine", f"Node {node}"))
+    return attrs.evolve(record, efficiency=efficiency, name=record.name.replace("This machine", f"Node {node}"))
 
 
 def _check_reachable(address: str) -> None:
@@ -366,7 +376,7 @@ def _check_reachable(address: str) -> None:
 
 
 def _failed(task: MeasureTask, reason: str) -> Result:
-    return Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
+    return Result(task.name, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
                   reason=reason, plugin="chipfit_ray")
 
 

@@ -69,9 +69,11 @@ def environment(device: Device | None = None) -> dict[str, Any]:
 
 
 def describe(advertised: list[str]) -> dict[str, Any]:
-    """The records of the devices this node advertises and can measure, and the node's environment."""
+    """The records of the devices this node advertises and can measure (as wire data), and the node's environment."""
+    from chipfit.serialize import unstructure
+
     _, catalogue = _plugins()
-    devices = {ident: catalogue.devices[ident] for ident in advertised
+    devices = {ident: unstructure(catalogue.devices[ident]) for ident in advertised
                if ident in catalogue.devices and catalogue.devices[ident].measurable}
     return {"devices": devices, "environment": environment(), "missing": sorted(set(advertised) - set(devices))}
 
@@ -92,9 +94,22 @@ def _model_file(workload: Workload, model: bytes | None) -> Workload:
     return attrs.evolve(workload, graph=graph_locator(str(path), dims))
 
 
-def measure(device_id: str, as_id: str, workload: Workload, scenario: Scenario, budget: float,
-            model: bytes | None = None) -> Result:
-    """Measure one cell on this node with its own plugins; the row is named ``as_id`` and carries the node."""
+def measure(device_id: str, as_id: str, workload: dict[str, Any], scenario: dict[str, Any], budget: float,
+            model: bytes | None = None) -> dict[str, Any]:
+    """Measure one cell on this node with its own plugins; the row is named ``as_id`` and carries the node.
+
+    The workload, the scenario and the row travel as wire data (:mod:`chipfit.serialize`), not as pickled
+    records, so the driver and the node need not run the same chipfit.
+    """
+    from chipfit.serialize import structure, unstructure
+
+    workload = structure(workload, Workload, where="the driver's workload")
+    scenario = structure(scenario, Scenario, where="the driver's scenario")
+    return unstructure(_measure(device_id, as_id, workload, scenario, budget, model))
+
+
+def _measure(device_id: str, as_id: str, workload: Workload, scenario: Scenario, budget: float,
+             model: bytes | None) -> Result:
     from chipfit.cells import measure_cell
 
     pm, catalogue = _plugins()

@@ -15,9 +15,6 @@ import attrs
 import chipfit
 from chipfit.transformer import Requests, TokenBudget
 
-from chipfit_transformer import configs, hf
-from chipfit_transformer.workloads import DEFAULT_REQUESTS, generation, training
-
 _MLPERF_INFERENCE = "MLCommons, MLPerf Inference reference implementation, github.com/mlcommons/inference"
 _LOADGEN_LIMITS = ("MLCommons, mlcommons/inference loadgen/mlperf.conf: llama2-70b.Server.ttft_latency = 2000 and "
                    "tpot_latency = 200 (ms)")
@@ -115,6 +112,9 @@ TRAINING = {
 @chipfit.hookimpl
 def chipfit_register_workloads(register):
     """The in-tree language models, MLPerf's request shapes for them, and training runs."""
+    from chipfit_transformer import configs  # when workloads are asked for: not for --help or devices
+    from chipfit_transformer.workloads import DEFAULT_REQUESTS, generation, training
+
     models = configs.by_id()
     for model in configs.MODELS:
         register(generation(model, DEFAULT_REQUESTS, unconfirmed={"requests"}))
@@ -133,6 +133,9 @@ def chipfit_register_workloads(register):
 def chipfit_load_workload(source, dims):
     """A Hugging Face ``config.json`` on disk (or a folder holding one) as a generation workload;
     ``--dim input_tokens=N --dim output_tokens=N`` set the request shape. None for other files."""
+    from chipfit_transformer import configs, hf
+    from chipfit_transformer.workloads import DEFAULT_REQUESTS, generation
+
     path = Path(source)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"

@@ -8,7 +8,6 @@ figure are in SOURCES.md beside this module.
 import chipfit
 from chipfit import Workload
 
-from chipfit_yolo import darknet
 
 _PAGE = ("pjreddie.com/darknet/yolo, 'Performance on the COCO Dataset' table (repo pjreddie/pjreddie.github.io, "
          "_darknet/yolo/yolo.md)")
@@ -27,6 +26,8 @@ COCO_TRAIN_IMAGES = 118_287
 
 
 def _inference(ident: str, name: str, height: int, width: int) -> Workload:
+    from chipfit_yolo import darknet  # when workloads are asked for: not for --help or devices
+
     layers = darknet.yolov3_layers(height, width)
     gflops = darknet.conv_flops(layers) / 1e9
     published = PUBLISHED_GFLOPS.get(height) if height == width else None
@@ -51,6 +52,8 @@ def _inference(ident: str, name: str, height: int, width: int) -> Workload:
 
 
 def _training() -> Workload:
+    from chipfit_yolo import darknet
+
     operators = darknet.averaged_operators(TRAINING_SIZES)
     samples = MAX_BATCHES * BATCH
     epochs = samples / COCO_TRAIN_IMAGES

@@ -81,9 +81,9 @@ def fit_command(obj: Context, workload, scenario, target_ms, fps, ttft_ms, tpot_
     if measure:
         report = _measured(obj, report, budget)
     if renderer.name == "json":  # the search's own figures at the top of the JSON, beside the rows
-        from chipfit.render import report_dict
+        from chipfit.serialize import unstructure
 
-        emit(json.dumps({**result.summary(), **report_dict(report)}, indent=2) + "\n", output)
+        emit(json.dumps({**result.summary(), **unstructure(report)}, indent=2) + "\n", output)
         return
     emit(render_report(obj, renderer, report, output), output)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from chipfit import fleet
 from chipfit.cells import estimate_cell, malformed
 from chipfit.errors import ChipfitError, PluginError
 from chipfit.records import Result, Source, Status
@@ -58,7 +59,8 @@ def modelled(plan: Plan, cell: Cell) -> Result:
     if cell.device is None:
         return Result(cell.ident, cell.workload.id, cell.scenario, Source.MODELLED, Status.UNSUPPORTED,
                       reason=f"{plan.absent[cell.ident]}; its figures come from the node that holds it")
-    return estimate_cell(plan.pm, cell.device, cell.workload, cell.scenario)
+    row = estimate_cell(plan.pm, cell.device, cell.workload, cell.scenario)
+    return row if cell.ident == cell.device.id else attrs.evolve(row, device=cell.ident)  # one node's device: ID@NODE
 
 
 def measure_cells(plan: Plan, executor: Executor, sink: RowSink, done: Iterable[Result] = (),
@@ -81,7 +83,7 @@ def measure_cells(plan: Plan, executor: Executor, sink: RowSink, done: Iterable[
                                               Status.UNSUPPORTED, reason=plan.absent[cell.ident]), cell.group.id)
         else:
             tasks.append(MeasureTask(cell.index, cell.group.id, cell.device, cell.workload, cell.scenario,
-                                     spec.measure_budget_s))
+                                     spec.measure_budget_s, placement=fleet.Placement.parse(cell.ident)))
     ours = {task.index: task for task in tasks}
     why = f"executor {executor.name!r} returned no row for it"
     try:
@@ -95,17 +97,20 @@ def measure_cells(plan: Plan, executor: Executor, sink: RowSink, done: Iterable[
     except Exception as error:  # a broken executor costs the cells it had not finished, not the report
         why = f"executor {executor.name!r} failed: {type(error).__name__}: {error}"
     for task in ours.values():
-        yield task.index, sink.add(Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED,
+        yield task.index, sink.add(Result(task.name, task.workload.id, task.scenario, Source.MEASURED,
                                           Status.FAILED, reason=why), task.group)
 
 
 def checked(executor: Executor, task, row: object) -> Result:
-    """An executor's row for a task, or a failed row saying what was wrong with it (never placed unchecked)."""
-    problem = "returned None" if row is None else malformed(row, task.device, task.workload)
+    """An executor's row for a task, named by the task's placement (``ID@NODE``) where it gave the plain id;
+    or a failed row saying what was wrong with it (never placed unchecked)."""
+    if isinstance(row, Result) and row.device == task.device.id != task.name:
+        row = attrs.evolve(row, device=task.name)
+    problem = "returned None" if row is None else malformed(row, task.device, task.workload, name=task.name)
     if problem is None and row.source is not Source.MEASURED:
         problem = f"returned a {row.source} row where a measured one was asked for"
     if problem:
-        return Result(task.device.id, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
+        return Result(task.name, task.workload.id, task.scenario, Source.MEASURED, Status.FAILED,
                       reason=f"executor {executor.name!r} {problem}")
     return row
 

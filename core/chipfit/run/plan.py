@@ -92,9 +92,9 @@ def plan(spec: Spec, catalogue: Catalogue, pm: pluggy.PluginManager, *, executor
     # a measured device's figures are those of the device measured (a node's own record, calibration included)
     known = {**catalogue.devices, **{ident: device for ident, device in reachable.items() if ident in spec.measure}}
     for ident in absent:  # DEVICE@NODE of a node that is not there: a datasheet device is still modelled
-        base, node = fleet.split(ident)
-        if node and base in catalogue.devices and not catalogue.devices[base].measurable:
-            known[ident] = attrs.evolve(catalogue.devices[base], id=ident)
+        placed = fleet.Placement.parse(ident)
+        if placed.node and placed.device in catalogue.devices and not catalogue.devices[placed.device].measurable:
+            known[ident] = catalogue.devices[placed.device]
     if spec.baseline is not None:
         resolve(spec.baseline, known, "device", text, where, ["baseline"])
     cells: list[Cell] = []

@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from chipfit.frozen import kind_name
 from chipfit.records import Bound, Device, Phase, Result, Scenario, ScenarioKind, Source, Status, Workload
 
 #: Relative slack for the laws an ok row obeys (throughput = batch / latency …): rounding, not error.
@@ -129,7 +130,7 @@ def _check_metrics(result: Result, device: Device, workload: Workload, scenario:
         if key == "parallelism" and isinstance(value, dict):
             continue  # the one object metric: its shape is checked when the cell is made (chipfit.cells)
         if not isinstance(value, (int, float)):
-            problems.append(f"metric {key} is a {type(value).__name__}; metrics are numbers, bools, strings or None")
+            problems.append(f"metric {key} is a {kind_name(value)}; metrics are numbers, bools, strings or None")
         elif not math.isfinite(value):
             problems.append(f"metric {key} = {value!r} is not finite")
         elif value < 0 and not _signed(key):
