@@ -29,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sweep import synthetic_devices  # noqa: E402
 
-from chipfit import fit, model, runner, vectorised  # noqa: E402
+from chipfit import fit, model, vectorised  # noqa: E402
 from chipfit.catalogue import collect  # noqa: E402
-from chipfit.cells import estimate_cell  # noqa: E402
 from chipfit.plugins import get_plugin_manager  # noqa: E402
 from chipfit.records import Precision, Scenario  # noqa: E402
 
@@ -153,9 +152,7 @@ def main() -> None:
     asked = fit.FitQuery("mobilenet-v2", fps=30, segments=("edge",), by="power", precisions=("any",))
     catalogue.workload(asked.workload)
 
-    def evaluate(device, work, scenario):
-        return runner.complete_row(estimate_cell(pm, device, work, scenario), device, catalogue, asked.costs)
-
+    evaluate = fit.evaluator(pm, catalogue, asked.costs)
     fit.search(asked, catalogue, evaluate)  # the first call loads what the plugins load lazily: start-up
     time_fit(asked, catalogue, evaluate, args.repeats,
              "chipfit fit mobilenet-v2 --fps 30 --segment edge --by power --precision any")

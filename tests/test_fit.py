@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from chipfit import fit, runner
-from chipfit.cells import estimate_cell
 from chipfit.errors import ChipfitError
 from chipfit.query import QueryError
 from chipfit.spec import GroupSpec, Spec
@@ -13,11 +12,7 @@ from chipfit.spec import GroupSpec, Spec
 
 def search(catalogue, pm, **asked):
     query = fit.FitQuery(**asked)
-
-    def evaluate(device, workload, scenario):
-        return runner.complete_row(estimate_cell(pm, device, workload, scenario), device, catalogue, query.costs)
-
-    return fit.search(query, catalogue, evaluate)
+    return fit.search(query, catalogue, fit.evaluator(pm, catalogue, query.costs))
 
 
 def model_keys(metrics):
@@ -145,3 +140,16 @@ def test_min_tokens_per_s_must_be_positive(catalogue, pm):
 def test_a_precision_the_device_lacks_says_what_to_try(catalogue, pm):
     result = search(catalogue, pm, workload="mobilenet-v2", fps=30, segments=("edge",), by="power")
     assert "--precision any" in result.infeasible["hailo-hailo-8"]
+
+
+def test_the_pareto_front_is_found_before_more_devices_are_left_out(catalogue, pm):
+    """More devices that do no better on the ranking objective may still be on the front of two others."""
+    result = search(catalogue, pm, workload="mobilenet-v2", fps=30, segments=("edge",), precisions=("any",),
+                    by="power", pareto=("throughput", "power"))
+    counts = {row.scenario.count for row in result.pareto}
+    assert counts - {1}, "more devices raise throughput: the front holds counts above one"
+    ranked = {id(row.metrics) for row in result.ranked}
+    assert all(id(row.metrics) in ranked for row in result.pareto), "every front row is ranked"
+    summary = result.summary()
+    points = summary["pareto"]["points"]
+    assert points and all(point["feasible"] for point in points), "at 30 fps every edge configuration is feasible"

@@ -6,7 +6,14 @@ import json
 
 import click
 
-from chipfit.cli.app import FORMAT_HELP, Context, cli, emit, pick_renderer, render_report
+from chipfit.cli.app import (
+    FORMAT_HELP,
+    Context,
+    cli,
+    emit,
+    pick_renderer,
+    render_report,
+)
 from chipfit.cli.options import cost_inputs, cost_options
 
 _OBJECTIVE_HELP = ("What to rank by, best first: cost, power, energy, latency, throughput, cost-per-token, "
@@ -76,28 +83,17 @@ def fit_command(obj: Context, workload, scenario, target_ms, fps, ttft_ms, tpot_
         min_tokens_per_s=min_tokens_per_s, max_power_w=max_power_w, max_cost_usd=max_cost_usd,
         segments=_words(segment), vendors=_words(vendor), kinds=_words(kind), precisions=_words(precision),
         max_count=max_count, by=by, where=where, pareto=pair, top=top, costs=cost_inputs(electricity, service_life))
-    result = fit.search(asked, obj.catalogue, _evaluator(obj, asked))
+    result = fit.search(asked, obj.catalogue, fit.evaluator(obj.pm, obj.catalogue, asked.costs))
     report = fit.report(result)
     if measure:
         report = _measured(obj, report, budget)
     if renderer.name == "json":  # the search's own figures at the top of the JSON, beside the rows
-        from chipfit.serialize import unstructure
+        from chipfit.serialize import finite, unstructure
 
-        emit(json.dumps({**result.summary(), **unstructure(report)}, indent=2) + "\n", output)
+        emit(json.dumps(finite({**result.summary(), **unstructure(report)}), indent=2, allow_nan=False) + "\n",
+             output)
         return
     emit(render_report(obj, renderer, report, output), output)
-
-
-def _evaluator(obj: Context, asked):
-    """Model one configuration as 'chipfit estimate' does: the estimate hook, then costs and derived metrics."""
-    from chipfit import runner
-    from chipfit.cells import estimate_cell
-
-    def evaluate(device, workload, scenario):
-        return runner.complete_row(estimate_cell(obj.pm, device, workload, scenario), device, obj.catalogue,
-                                   asked.costs)
-
-    return evaluate
 
 
 def _measured(obj: Context, report, budget: float):

@@ -21,6 +21,7 @@ from chipfit.fit.search import (
     MAX_POINTS,
     FitResult,
     configurations,
+    evaluator,
     fewest_devices,
     objective_key,
     pareto,
@@ -31,5 +32,5 @@ from chipfit.fit.search import (
 )
 
 __all__ = ["DEFAULT_OBJECTIVE", "FIT_KEYS", "MAX_POINTS", "OBJECTIVES", "Configuration", "Constraint", "FitQuery",
-           "FitResult", "configurations", "describe_target", "fewest_devices", "objective_key", "pareto", "rank",
+           "FitResult", "configurations", "describe_target", "evaluator", "fewest_devices", "objective_key", "pareto", "rank",
            "report", "scenario_of", "search", "select_devices"]

@@ -25,6 +25,7 @@ from chipfit.records import (
     Workload,
     to_precision,
 )
+from chipfit.tco import CostInputs
 
 #: Configurations kept for the Pareto picture (the first ones evaluated; enough for a scatter).
 MAX_POINTS = 5000
@@ -192,11 +193,9 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
                                                                else "")
             + ". Closest per device: " + "; ".join(f"{device}: {min(reasons)[2]}"
                                                    for device, reasons in sorted(failures.items())[:8]))
-    feasible, redundant = fewest_devices(feasible, objective)
-    ranked = rank(feasible, objective)
     pareto_front: list[Result] = []
     points: list[dict[str, Any]] = []
-    if fit.pareto is not None:
+    if fit.pareto is not None:  # over every feasible configuration, before any is left out of the ranking
         keys = [objective_key(name, feasible, known) for name in fit.pareto]
         pareto_front = pareto(feasible, keys)
         feasible_ids = {id(row) for row in feasible}
@@ -204,6 +203,11 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
             a, b = (row.metrics.get(key) for key in keys)
             if row.ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
                 points.append({**_point(row), keys[0]: a, keys[1]: b, "feasible": id(row) in feasible_ids})
+    kept, _ = fewest_devices(feasible, objective)
+    kept_ids = {id(row) for row in kept}
+    kept += [row for row in pareto_front if id(row) not in kept_ids]  # a front row is always ranked
+    redundant = len(feasible) - len(kept)
+    ranked = rank(kept, objective)
     front_ids = {id(row) for row in pareto_front}
     feasible_devices = {row.device for row in feasible}
     infeasible = {device: _hint(min(reasons)[2], fit) for device, reasons in sorted(failures.items())
@@ -212,6 +216,18 @@ def search(fit: FitQuery, catalogue: Any, evaluate: Callable[[Device, Workload, 
     front = [row for row in shown if row.metrics.get("pareto")]
     return FitResult(fit, objective, tuple(shown), tuple(front), infeasible, len(rows), len(devices), tuple(points),
                      redundant)
+
+
+def evaluator(pm: Any, catalogue: Any, costs: CostInputs) -> Callable[[Device, Workload, Scenario], Result]:
+    """Model one configuration as ``chipfit estimate`` does: the ``chipfit_estimate`` hook (through pluggy,
+    a misbehaving plugin failing only its row), then costs and derived metrics."""
+    from chipfit.cells import estimate_cell
+    from chipfit.run.merge import complete_row
+
+    def evaluate(device: Device, workload: Workload, scenario: Scenario) -> Result:
+        return complete_row(estimate_cell(pm, device, workload, scenario), device, catalogue, costs)
+
+    return evaluate
 
 
 def scenario_of(fit: FitQuery, config: Configuration) -> Scenario:

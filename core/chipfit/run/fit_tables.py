@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import attrs
 
-from chipfit.cells import estimate_cell
 from chipfit.errors import ChipfitError
 from chipfit.records import Result
 from chipfit.run.dispatch import RowSink
-from chipfit.run.merge import complete_row
 from chipfit.run.plan import Plan
 
 
@@ -19,8 +17,7 @@ def fit_rows(plan: Plan, sink: RowSink) -> list[Result]:
     """
     from chipfit import fit
 
-    def evaluate(device, workload, scenario):
-        return complete_row(estimate_cell(plan.pm, device, workload, scenario), device, plan.catalogue, plan.costs)
+    evaluate = fit.evaluator(plan.pm, plan.catalogue, plan.costs)
 
     out = []
     for index, entry in enumerate(plan.spec.fit):
