@@ -146,8 +146,21 @@ def test_an_estimate_that_never_returns_becomes_a_failed_row(cli, write_spec, pl
     assert name in rows["amd-instinct-mi250x"]["reason"] and "0.3 s" in rows["amd-instinct-mi250x"]["reason"]
 
 
+@pytest.fixture
+def fresh_ctrl_c(monkeypatch):
+    """Ctrl-C watching as a fresh process has it: Python's own SIGINT handler, nothing counted yet
+    (whatever earlier tests in this process left), restored afterwards."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    monkeypatch.setattr(hookcall, "_ctrl_c", {"watching": False, "count": 0})
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("raised", ["SystemExit(0)", "RuntimeError('no datasheet today')", "KeyboardInterrupt()"])
-def test_a_plugin_whose_register_devices_raises_loses_only_its_devices(cli, plugin_module, raised):
+def test_a_plugin_whose_register_devices_raises_loses_only_its_devices(cli, plugin_module, raised, fresh_ctrl_c):
     name = plugin_module("half_registered", f"""
         import chipfit
         from chipfit.testing import reference_device
@@ -181,7 +194,7 @@ def test_a_plugin_whose_register_devices_raises_does_not_stop_a_run(cli, write_s
     assert "broken_registry" in result.stderr
 
 
-def test_a_real_ctrl_c_is_not_taken_for_a_plugin_error(pm, catalogue):
+def test_a_real_ctrl_c_is_not_taken_for_a_plugin_error(pm, catalogue, fresh_ctrl_c):
     import os
     import signal
     import threading
