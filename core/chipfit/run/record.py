@@ -123,7 +123,9 @@ _NOT_CELLS = frozenset({"claims", "title", "description", "baseline"})
 def resumable(store: Store, ident: str, spec: dict[str, Any]) -> tuple[StoredRun, Report]:
     """The earlier run ``ident`` and its report, checked to be a run of the same spec.
 
-    ``latest`` is the latest run of this same spec (runs of other specs in between are skipped).
+    ``latest`` is the latest run of this same spec: the same title and the same cells (runs of other specs
+    in between are skipped). A run ``ident`` named by its id needs only the same cells: a spec whose
+    title, description, baseline or claims were fixed since carries on the run (``--resume ID``).
 
     :raises StoreError: no such run, or it was made from a different spec (naming what differs).
     """
