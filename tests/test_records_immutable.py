@@ -103,8 +103,7 @@ def test_records_survive_pickle_and_copy():
 
 def test_a_frozen_mapping_cannot_be_refilled():
     mapping = freeze({"a": [1]})
-    with pytest.raises(TypeError):
-        mapping.__init__({"b": 2})
+    mapping.__init__({"b": 2})  # changes nothing (the test below covers an empty one too)
     with pytest.raises(TypeError):
         mapping |= {"b": 2}
     assert mapping == {"a": (1,)}
@@ -120,3 +119,12 @@ def test_a_merged_reports_runs_show_in_its_html_though_its_lists_are_tuples():
     assert isinstance(report.environment["runs"], tuple)
     text = render_html(report)
     assert "merged from 2 saved runs" in text and "chipfit run b.toml" in text
+
+
+def test_calling_init_again_changes_no_frozen_dict_not_even_an_empty_one():
+    from chipfit.frozen import FrozenDict
+
+    for made in (FrozenDict(), FrozenDict({"a": 1})):
+        before = dict(made)
+        made.__init__({"b": 2})
+        assert dict(made) == before

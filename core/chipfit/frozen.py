@@ -33,14 +33,18 @@ class FrozenDict(dict):
 
     __slots__ = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if self:  # made once: __init__ called again would change it
-            self._read_only()
+    def __new__(cls, *args: Any, **kwargs: Any) -> FrozenDict:
+        # filled here, once: __init__ (which Python calls next, and anyone may call again) changes nothing
+        self = dict.__new__(cls)
         items = dict(*args, **kwargs)
         if all(type(item) in _SCALARS for item in items.values()):  # the common case (metrics): no copy
             dict.__init__(self, items)
         else:
             dict.__init__(self, {key: freeze(item) for key, item in items.items()})
+        return self
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
     def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(f"a record's {type(self).__name__} is read-only: make a new record with attrs.evolve")
