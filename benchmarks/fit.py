@@ -153,18 +153,19 @@ def main() -> None:
     catalogue.workload(asked.workload)
 
     evaluate = fit.evaluator(pm, catalogue, asked.costs)
-    fit.search(asked, catalogue, evaluate)  # the first call loads what the plugins load lazily: start-up
     time_fit(asked, catalogue, evaluate, args.repeats,
              "chipfit fit mobilenet-v2 --fps 30 --segment edge --by power --precision any")
     serving = fit.FitQuery("llama-3.1-70b", scenario="server", ttft_s=2.0, tpot_s=0.2, min_tokens_per_s=20000,
                            precisions=("fp8", "bf16"), max_count=32, by="cost-per-token")
-    time_fit(serving, catalogue, evaluate, max(1, args.repeats // 2),
+    time_fit(serving, catalogue, evaluate, args.repeats,
              "chipfit fit llama-3.1-70b --scenario server --ttft-ms 2000 --tpot-ms 200 --min-tokens-per-s 20000 "
              "--precision fp8,bf16 --max-count 32 --by cost-per-token")
 
 
 def time_fit(asked, catalogue, evaluate, repeats: int, command: str) -> None:
-    """Time one fit search and its report on the in-tree catalogue (scalar model, the hook path)."""
+    """Time one fit search and its report on the in-tree catalogue (scalar model, the hook path), after one
+    untimed search (what the plugins load lazily on first use is start-up)."""
+    fit.search(asked, catalogue, evaluate)
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
