@@ -3,6 +3,11 @@
 :class:`PluginTester` is one class of checks (one method each, sharing the loaded plugin manager and
 catalogue); the laws it applies live in :mod:`chipfit.testing.laws`, the cells it asks for in
 :mod:`chipfit.testing.cells`, the reference plugin in :mod:`chipfit.testing.reference`.
+
+Why one module of ~450 lines: the class is the kit's public face (``PluginTester(...).check_all()``),
+and its checks share one loaded plugin manager and catalogue; split into mixins, a plugin author
+reading what a check does would have to chase it across files. Each check is a short method, and
+everything a check applies (laws, cells, problems) is already a module of its own.
 """
 
 from __future__ import annotations
