@@ -5,7 +5,8 @@ Run: python benchmarks/published.py [--format json] [--derive]
 
 ``--derive`` re-derives each parameter of :data:`chipfit.model.defaults.DERIVATIONS` in order, by
 bisection: the value at which the model reproduces its published row, every earlier parameter
-already set to its derived value (a pair of rows: slope and intercept, see :func:`derive_pair`). It prints the derived value beside the one shipped in
+already set to its derived value (a pair of rows: slope and intercept, see :func:`derive_pair`).
+It prints the derived value beside the one shipped in
 ``core/chipfit/model/defaults.py``, and the time the derivation took.
 """
 

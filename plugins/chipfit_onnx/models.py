@@ -139,7 +139,8 @@ def mobilenet_v2(size: int = 224, *, weights: str = "shapes", settings=MOBILENET
 MOBILENET_V1 = ((1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), *((1, 512),) * 5, (2, 1024), (1, 1024))
 
 
-def mobilenet_v1(size: int = 224, *, weights: str = "shapes", blocks=MOBILENET_V1, classes: int = 1000) -> onnx.ModelProto:
+def mobilenet_v1(size: int = 224, *, weights: str = "shapes", blocks=MOBILENET_V1,
+                 classes: int = 1000) -> onnx.ModelProto:
     """MobileNet v1 (width 1.0): a 3x3 stem, 13 depthwise-separable blocks, each conv with BN and ReLU6."""
     g = GraphBuilder("mobilenet_v1", weights=weights)
     x = g.input("images", ["batch", 3, size, size])
@@ -166,7 +167,8 @@ def _max_pool(g: GraphBuilder, x: str, stride: int, name: str) -> str:
     return g.node("MaxPool", [x], name=name, kernel_shape=[3, 3], strides=[stride, stride], pads=[1, 1, 1, 1])
 
 
-def inception_v1(size: int = 224, *, weights: str = "shapes", modules=INCEPTION_V1, classes: int = 1000) -> onnx.ModelProto:
+def inception_v1(size: int = 224, *, weights: str = "shapes", modules=INCEPTION_V1,
+                 classes: int = 1000) -> onnx.ModelProto:
     """Inception v1 (GoogLeNet) as in the paper's Table 1, batch-normalised as TF-slim's inception_v1 is
     (BN in place of local response normalisation; no auxiliary classifiers at inference)."""
     g = GraphBuilder("inception_v1", weights=weights)
@@ -180,8 +182,10 @@ def inception_v1(size: int = 224, *, weights: str = "shapes", modules=INCEPTION_
             y = _max_pool(g, y, 2, f"pool_before_{name}")
         branches = [
             _conv_bn(g, y, c_in, one, 1, name=f"{name}.1x1"),
-            _conv_bn(g, _conv_bn(g, y, c_in, reduce3, 1, name=f"{name}.3x3_reduce"), reduce3, three, 3, name=f"{name}.3x3"),
-            _conv_bn(g, _conv_bn(g, y, c_in, reduce5, 1, name=f"{name}.5x5_reduce"), reduce5, five, 5, name=f"{name}.5x5"),
+            _conv_bn(g, _conv_bn(g, y, c_in, reduce3, 1, name=f"{name}.3x3_reduce"), reduce3, three, 3,
+                     name=f"{name}.3x3"),
+            _conv_bn(g, _conv_bn(g, y, c_in, reduce5, 1, name=f"{name}.5x5_reduce"), reduce5, five, 5,
+                     name=f"{name}.5x5"),
             _conv_bn(g, _max_pool(g, y, 1, f"{name}.pool"), c_in, projection, 1, name=f"{name}.pool_proj"),
         ]
         y = g.node("Concat", branches, name=f"{name}.concat", axis=1)

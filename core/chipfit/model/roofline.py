@@ -88,7 +88,7 @@ def batch_cost(
 
     kernels = workload_kernels(device, workload) if kernels is None else kernels
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
-    resident, free = on_chip(device, workload, precision, kernels)
+    resident, free = on_chip(device, workload, precision)  # the whole model's weights, as the arrays do
     by_bound = {Bound.COMPUTE: 0.0, Bound.MEMORY: 0.0, Bound.OVERHEAD: 0.0}
     total_ops = total_bytes = 0.0
     for op in kernels:
@@ -111,8 +111,9 @@ def batch_cost(
 def on_chip(device: Device, workload: Workload, precision: Precision, kernels=None) -> tuple[bool, float]:
     """Whether the weights stay resident on chip, and the on-chip bytes left for an operator's activations.
 
-    The weights are those the kernels read (``kernels``, default the workload lowered for the device's
-    runtime): a batch normalisation folded into its convolution leaves no parameters of its own on chip.
+    The weights are those the kernels read (``kernels``, default the whole workload lowered for the
+    device's runtime, as :func:`batch_cost` and the vectorised model use): a batch normalisation folded
+    into its convolution leaves no parameters of its own on chip.
     """
     from chipfit.model.lowering import workload_kernels
 
