@@ -218,6 +218,33 @@ def test_a_fixed_cost_per_invocation_adds_once_per_batch(catalogue):
     assert any("per invocation" in line for line in with_it.explain)
 
 
+def test_the_coral_reproduces_both_rows_its_parameters_came_from(catalogue):
+    """The Edge TPU's invocation time and the ASIC inference efficiency are the intercept and slope of two
+    rows of Coral's table (MobileNet v1 2.4 ms, Inception v1 3.4 ms) against the model's own kernels."""
+    from chipfit import Scenario, model
+
+    coral = catalogue.devices["google-coral-edge-tpu"]
+    scenario = Scenario("single-stream", precision="int8")
+    for workload, published in (("mobilenet-v1", 2.4e-3), ("inception-v1", 3.4e-3)):
+        assert model.estimate(coral, catalogue.workloads[workload], scenario).metrics["latency_s"] \
+            == pytest.approx(published, rel=0.01)
+
+
+def test_folded_batch_norm_leaves_no_weights_on_chip(catalogue):
+    """On-chip residency counts the weights the lowered kernels read: BN folded into its convolution has none."""
+    from chipfit.model.lowering import lower, workload_kernels
+    from chipfit.model.roofline import on_chip
+    from chipfit.records import Precision
+
+    coral, inception = catalogue.devices["google-coral-edge-tpu"], catalogue.workloads["inception-v1"]
+    int8 = Precision("int8")
+    _, free = on_chip(coral, inception, int8)
+    _, unfolded = on_chip(coral, inception, int8, lower(inception.operators, frozenset()))
+    kernels = workload_kernels(coral, inception)
+    assert free == pytest.approx(coral.on_chip_memory - sum(k.weight_bytes * k.repeat for k in kernels) / 4)
+    assert free > unfolded
+
+
 def test_an_invocation_overhead_must_cite_its_source(tmp_path):
     text = GOOD.replace("power_w = 10\n", "power_w = 10\ninvocation_overhead_us = 1800\n")
     problems = check_datasheet(_sheet(tmp_path, text))

@@ -167,6 +167,34 @@ def test_training_time_by_hand():
         <= 200.0 * result.metrics["time_to_train_s"]  # between idle (25% of rated) and rated power
 
 
+def test_asics_train_at_their_training_default_and_infer_at_their_inference_default():
+    """ASICs: the TPU v5p training figure applies on the training paths only, with no training share on top;
+    inference takes the Edge TPU's inference figure. A device's own efficiencies win on both paths."""
+    from chipfit.model import defaults
+    from chipfit.model.training import training_device
+
+    asic = _device(kind="asic", efficiency=None)
+    trained = training_device(asic)
+    assert trained.efficiency.compute == defaults.ASIC_TRAINING_COMPUTE
+    assert "unconfirmed" in trained.efficiency.origin
+    assert defaults.efficiency_for(asic)[0].compute == defaults.ASIC_INFERENCE_COMPUTE
+    assert defaults.ASIC_TRAINING_COMPUTE != defaults.ASIC_INFERENCE_COMPUTE
+    assert defaults.training_defaults(_device(kind="asic")) is None  # its own efficiencies
+    assert defaults.training_defaults(_device(kind="gpu", efficiency=None)) is None
+    step = model.estimate(asic, _training(), Scenario("training", batch=10)).metrics["latency_s"]
+    # batch 10, forward + backward x 3: A 3e10 ops, 3.3e7 bytes; B 3e7 ops, 3e8 bytes (launches overlap)
+    rate, bandwidth = 2e12 * defaults.ASIC_TRAINING_COMPUTE, 2e11 * 0.8
+    assert step == pytest.approx(max(3e10 / rate, 3.3e7 / bandwidth) + max(3e7 / rate, 3e8 / bandwidth))
+
+
+def test_derived_from_lists_both_rows_of_a_pair():
+    from chipfit.model import defaults
+
+    pair = defaults.DERIVATIONS["ASIC_INFERENCE_COMPUTE"][0]
+    assert not isinstance(pair, str) and set(pair) <= defaults.DERIVED_FROM
+    assert defaults.DERIVATIONS["ASIC_TRAINING_COMPUTE"][0] in defaults.DERIVED_FROM
+
+
 def test_allreduce_time():
     assert allreduce_time(1e9, 1, 1e10) == 0.0
     assert allreduce_time(1e9, 4, None) == 0.0

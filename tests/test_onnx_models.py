@@ -43,6 +43,21 @@ def test_mobilenet_v2_against_the_paper():
     assert count.parameters == 3_504_872
 
 
+def test_mobilenet_v1_against_the_paper():
+    """Howard et al. 2017, Table 8: 1.0 MobileNet-224 has 569M mult-adds and 4.2M parameters."""
+    count = count_graph(models.mobilenet_v1())
+    assert _ops_of(count, "Conv", "Gemm") == pytest.approx(2 * 569e6, rel=0.01)
+    assert count.parameters == pytest.approx(4.2e6, rel=0.02)
+
+
+def test_inception_v1_against_the_papers():
+    """Howard et al. 2017, Table 8: GoogleNet 1550M mult-adds, 6.8M parameters (Szegedy et al. 2014, Table 1);
+    the batch normalisation this graph adds (as TF-slim's) brings a few per cent more."""
+    count = count_graph(models.inception_v1())
+    assert _ops_of(count, "Conv", "Gemm") == pytest.approx(2 * 1550e6, rel=0.03)
+    assert count.parameters == pytest.approx(6.8e6, rel=0.04)
+
+
 @pytest.mark.parametrize(("size", "bflops"), [(416, 65.86), (608, 140.69)])
 def test_yolov3_against_darknet(size, bflops):
     """darknet's yolov3.cfg summary: 65.86 / 140.69 BFLOPs (2 ops per multiply-add) at 416 / 608."""

@@ -1,4 +1,5 @@
-"""Reference models as real ONNX graphs: YOLOv3, ResNet-50, MobileNetV2, RetinaNet, a BERT encoder, an LLM decoder.
+"""Reference models as real ONNX graphs: YOLOv3, ResNet-50, MobileNet v1 and v2, Inception v1, RetinaNet,
+a BERT encoder, an LLM decoder.
 
 Each builder returns an ``onnx.ModelProto`` with a symbolic ``batch`` dimension, weights either as
 shapes only (for counting) or random (for running in ONNX Runtime). Widths and depths are
@@ -128,6 +129,68 @@ def mobilenet_v2(size: int = 224, *, weights: str = "shapes", settings=MOBILENET
             c_in = c_out
     y = _conv_bn(g, y, c_in, last, 1, act="Relu6", name="head")
     _classifier(g, y, last, classes)
+    return g.model()
+
+
+#: MobileNet v1 (width 1.0) after its 3x3 stem: (stride, output channels) of each depthwise-separable
+#: block. Howard et al. 2017, "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision
+#: Applications" (arXiv:1704.04861), Table 1 (the last block runs at stride 1 on the 7x7 map, as in
+#: the released models: Table 1's "s2" there would leave a 4x4 map the 7x7 average pool cannot take).
+MOBILENET_V1 = ((1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), *((1, 512),) * 5, (2, 1024), (1, 1024))
+
+
+def mobilenet_v1(size: int = 224, *, weights: str = "shapes", blocks=MOBILENET_V1,
+                 classes: int = 1000) -> onnx.ModelProto:
+    """MobileNet v1 (width 1.0): a 3x3 stem, 13 depthwise-separable blocks, each conv with BN and ReLU6."""
+    g = GraphBuilder("mobilenet_v1", weights=weights)
+    x = g.input("images", ["batch", 3, size, size])
+    y = _conv_bn(g, x, 3, 32, 3, 2, act="Relu6", name="stem")
+    c_in = 32
+    for index, (stride, c_out) in enumerate(blocks):
+        y = _conv_bn(g, y, c_in, c_in, 3, stride, groups=c_in, act="Relu6", name=f"block{index}.depthwise")
+        y = _conv_bn(g, y, c_in, c_out, 1, act="Relu6", name=f"block{index}.pointwise")
+        c_in = c_out
+    _classifier(g, y, c_in, classes)
+    return g.model()
+
+
+#: GoogLeNet's inception modules: (name, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection), with a
+#: 3x3/2 max pool before "4a" and "5a". Szegedy et al. 2014, "Going Deeper with Convolutions"
+#: (arXiv:1409.4842), Table 1.
+INCEPTION_V1 = (("3a", 64, 96, 128, 16, 32, 32), ("3b", 128, 128, 192, 32, 96, 64),
+                ("4a", 192, 96, 208, 16, 48, 64), ("4b", 160, 112, 224, 24, 64, 64), ("4c", 128, 128, 256, 24, 64, 64),
+                ("4d", 112, 144, 288, 32, 64, 64), ("4e", 256, 160, 320, 32, 128, 128),
+                ("5a", 256, 160, 320, 32, 128, 128), ("5b", 384, 192, 384, 48, 128, 128))
+
+
+def _max_pool(g: GraphBuilder, x: str, stride: int, name: str) -> str:
+    return g.node("MaxPool", [x], name=name, kernel_shape=[3, 3], strides=[stride, stride], pads=[1, 1, 1, 1])
+
+
+def inception_v1(size: int = 224, *, weights: str = "shapes", modules=INCEPTION_V1,
+                 classes: int = 1000) -> onnx.ModelProto:
+    """Inception v1 (GoogLeNet) as in the paper's Table 1, batch-normalised as TF-slim's inception_v1 is
+    (BN in place of local response normalisation; no auxiliary classifiers at inference)."""
+    g = GraphBuilder("inception_v1", weights=weights)
+    x = g.input("images", ["batch", 3, size, size])
+    y = _max_pool(g, _conv_bn(g, x, 3, 64, 7, 2, name="stem.conv1"), 2, "stem.pool1")
+    y = _conv_bn(g, _conv_bn(g, y, 64, 64, 1, name="stem.conv2_reduce"), 64, 192, 3, name="stem.conv2")
+    y = _max_pool(g, y, 2, "stem.pool2")
+    c_in = 192
+    for name, one, reduce3, three, reduce5, five, projection in modules:
+        if name in ("4a", "5a"):
+            y = _max_pool(g, y, 2, f"pool_before_{name}")
+        branches = [
+            _conv_bn(g, y, c_in, one, 1, name=f"{name}.1x1"),
+            _conv_bn(g, _conv_bn(g, y, c_in, reduce3, 1, name=f"{name}.3x3_reduce"), reduce3, three, 3,
+                     name=f"{name}.3x3"),
+            _conv_bn(g, _conv_bn(g, y, c_in, reduce5, 1, name=f"{name}.5x5_reduce"), reduce5, five, 5,
+                     name=f"{name}.5x5"),
+            _conv_bn(g, _max_pool(g, y, 1, f"{name}.pool"), c_in, projection, 1, name=f"{name}.pool_proj"),
+        ]
+        y = g.node("Concat", branches, name=f"{name}.concat", axis=1)
+        c_in = one + three + five + projection
+    _classifier(g, y, c_in, classes)
     return g.model()
 
 

@@ -65,6 +65,15 @@ def references() -> list[Reference]:
                   lambda weights="shapes": _models().mobilenet_v2(weights=weights),
                   "Sandler et al. 2018, 'MobileNetV2', Table 4: 300M multiply-adds, 3.4M parameters; torchvision "
                   "MobileNet_V2_Weights.IMAGENET1K_V1: 3,504,872 parameters"),
+        Reference("mobilenet-v1", "MobileNet v1 (224x224)", "vision: classification",
+                  lambda weights="shapes": _models().mobilenet_v1(weights=weights),
+                  "Howard et al. 2017, 'MobileNets' (arXiv:1704.04861), Table 8: 1.0 MobileNet-224 569 million "
+                  "mult-adds, 4.2 million parameters"),
+        Reference("inception-v1", "Inception v1 / GoogLeNet (224x224)", "vision: classification",
+                  lambda weights="shapes": _models().inception_v1(weights=weights),
+                  "Szegedy et al. 2014, 'Going Deeper with Convolutions' (arXiv:1409.4842), Table 1: 6.8M "
+                  "parameters, 1.5G ops; Howard et al. 2017, 'MobileNets', Table 8: GoogleNet 1550 million "
+                  "mult-adds, 6.8 million parameters (batch-normalised here, as TF-slim's inception_v1)"),
         Reference("bert-base-128", "BERT-base encoder, sequence 128", "language: encoder",
                   lambda weights="shapes": _models().bert_encoder(128, weights=weights),
                   "Devlin et al. 2019, 'BERT', section 3: BERT-base L=12, H=768, A=12, 110M parameters"),

@@ -9,6 +9,9 @@ from chipfit.records import Device, Efficiency, Kind
 #: published row (``chipfit.published``), found by bisection with every earlier parameter in place:
 #: ``python benchmarks/published.py --derive`` re-derives and prints them. ``validate --published``
 #: reports the error on the rows *not* used here apart from these. Name -> (row id, what it sets).
+#: A pair of row ids derives a slope and an intercept from two rows of one table: the parameter is the
+#: compute efficiency at which the model's difference between the two rows equals the published
+#: difference, and the device's fixed time per invocation is then what the first row leaves over.
 DERIVATIONS = {
     "GPU_COMPUTE": ("v4.1-nvidia-8xh200-resnet50-offline",
                     "compute efficiency of GPUs (every class and precision)"),
@@ -19,12 +22,18 @@ DERIVATIONS = {
     "TRAINING_EFFICIENCY": ("t4.0-nvidia-8xh200-resnet",
                             "training's compute efficiency as a share of inference's (framework, optimizer, "
                             "data loading and evaluation overheads of a real training run)"),
-    "ASIC_COMPUTE": ("t4.0-google-1024xtpu-v5p-gpt3",
-                     "compute efficiency of ASICs (every class and precision): 1,024 TPU v5p training GPT-3 "
-                     "175B with INT8 matmuls (AQT)"),
+    "ASIC_TRAINING_COMPUTE": ("t4.0-google-1024xtpu-v5p-gpt3",
+                              "compute efficiency of ASICs in training (every class and precision): 1,024 TPU "
+                              "v5p training GPT-3 175B with INT8 matmuls (AQT), as a share of an INT8 peak "
+                              "(918 Tops/s) that is itself unconfirmed"),
+    "ASIC_INFERENCE_COMPUTE": (("coral-usb-edgetpu-mobilenet-v1-latency", "coral-usb-edgetpu-inception-v1-latency"),
+                               "compute efficiency of ASICs in inference (every class and precision), and the "
+                               "Coral's invocation_overhead_us: slope and intercept of Coral's own benchmark "
+                               "table (MobileNet v1, Inception v1) against the model's kernels of both networks"),
 }
 #: Ids of published results that default parameters were derived from (see :data:`DERIVATIONS`).
-DERIVED_FROM: frozenset[str] = frozenset(row for row, _ in DERIVATIONS.values())
+DERIVED_FROM: frozenset[str] = frozenset(
+    row for rows, _ in DERIVATIONS.values() for row in ((rows,) if isinstance(rows, str) else rows))
 
 # Values printed by `python benchmarks/published.py --derive` (bisection to 4 digits, rounded to 3):
 #: GPU compute efficiency: 8x H200 ResNet-50 offline, 756,960 samples/s published.
@@ -35,11 +44,21 @@ SERVER_LOAD = 0.835
 CPU_COMPUTE = 0.360
 #: Training share: 8x H200 ResNet-50 MLPerf Training v4.0, 721 s published (35 epochs).
 TRAINING_EFFICIENCY = 0.561
-#: ASIC compute efficiency: 1,024 TPU v5p GPT-3 175B MLPerf Training v4.0, 6,888 s published. Of the
-#: INT8 peak: MaxText's AQT int8 training quantizes every matmul pass (fwd, dlhs, drhs bits 8), and the
-#: quantize/scale work on the vector unit, full rematerialisation and multislice data-centre traffic
-#: that the model does not charge separately all land here. It replaces an assumed 0.7 that no row fitted.
-ASIC_COMPUTE = 0.205
+#: ASIC compute efficiency in training: 1,024 TPU v5p GPT-3 175B MLPerf Training v4.0, 6,888 s published.
+#: Of the INT8 peak, 918 Tops/s, which is marked unconfirmed in the TPU v5p datasheet (a secondary report
+#: of Google's launch table): were the INT8 rate the BF16 459, this would be 0.41. MaxText's AQT int8
+#: training quantizes every matmul pass (fwd, dlhs, drhs bits 8), and the quantize/scale work on the
+#: vector unit, full rematerialisation and multislice data-centre traffic that the model does not charge
+#: separately all land here: a training figure, used only on the training paths (LLM training, and
+#: training of counted graphs, where it replaces inference's efficiency x TRAINING_EFFICIENCY).
+ASIC_TRAINING_COMPUTE = 0.205
+#: ASIC compute efficiency in inference: Coral's Edge TPU table, MobileNet v1 2.4 ms and Inception v1
+#: 3.4 ms, against the model's kernels of both (1.15 and 3.19 Gops, weights resident in the 8 MB
+#: cache): the efficiency at which the model's Inception-minus-MobileNet gap is the published 1.0 ms;
+#: the same fit gives the Coral's invocation_overhead_us (1,839 µs). They are the only published ASIC
+#: inference rows in the catalogue, so the one evidence for edge and data-centre ASICs alike (InferX,
+#: TPUs serving); a single edge chip's figure, so a labelled extrapolation for the others.
+ASIC_INFERENCE_COMPUTE = 0.512
 
 
 def _efficiency(compute: float, memory: float, overhead_s: float, origin: str) -> Efficiency:
@@ -47,11 +66,12 @@ def _efficiency(compute: float, memory: float, overhead_s: float, origin: str) -
 
 
 def default_efficiencies() -> dict[Kind, Efficiency]:
-    """The default efficiencies by kind of device, from the derived parameters and the assumed ones.
+    """The default efficiencies by kind of device (inference), from the derived parameters and the assumed ones.
 
-    Derived (:data:`DERIVATIONS`): GPU, CPU and ASIC compute efficiency (ASICs' from a Cloud TPU v5p
-    training row, the only kind of ASIC with published results in use; it applies to the edge ASICs
-    too, Coral and InferX, for want of a row of their own).
+    Derived (:data:`DERIVATIONS`): GPU, CPU and ASIC compute efficiency (ASICs' from the Coral Edge TPU's
+    own benchmark table, the only published ASIC inference rows in use: it applies to every ASIC's
+    inference, InferX's and TPUs' too, for want of rows of their own). Training on ASICs uses
+    :data:`DEFAULT_TRAINING_EFFICIENCY` instead.
     Assumed, not measured (labelled so in every row's explanation): memory efficiencies (CPUs 0.7,
     others 0.8: typical sustained shares of datasheet bandwidth in STREAM-like kernels), per-kernel
     overheads (CPU 2 µs, GPU 5 µs kernel launch, dataflow chips 1 µs), APUs as GPUs, and the compute
@@ -59,18 +79,30 @@ def default_efficiencies() -> dict[Kind, Efficiency]:
     """
     gpu = f"derived from {DERIVATIONS['GPU_COMPUTE'][0]}"
     assumed = "assumed (no published row derives it)"
+    asic = " and ".join(DERIVATIONS["ASIC_INFERENCE_COMPUTE"][0])
     return {
         Kind.CPU: _efficiency(CPU_COMPUTE, 0.7, 2e-6, f"derived from {DERIVATIONS['CPU_COMPUTE'][0]}"),
         Kind.GPU: _efficiency(GPU_COMPUTE, 0.8, 5e-6, gpu),
         Kind.APU: _efficiency(GPU_COMPUTE, 0.8, 5e-6, f"as GPUs, {gpu}"),
-        Kind.ASIC: _efficiency(ASIC_COMPUTE, 0.8, 1e-6, f"derived from {DERIVATIONS['ASIC_COMPUTE'][0]}"),
+        Kind.ASIC: _efficiency(ASIC_INFERENCE_COMPUTE, 0.8, 1e-6, f"derived from {asic}"),
         Kind.NPU: _efficiency(0.7, 0.8, 1e-6, assumed),
         Kind.FPGA: _efficiency(0.6, 0.8, 1e-6, assumed),
     }
 
 
+def default_training_efficiencies() -> dict[Kind, Efficiency]:
+    """The kinds whose training has its own derived default (an absolute training efficiency, not a share
+    of inference's): ASICs, from :data:`ASIC_TRAINING_COMPUTE`. Other kinds train at their inference
+    efficiency (x :data:`TRAINING_EFFICIENCY` for counted graphs)."""
+    row = DERIVATIONS["ASIC_TRAINING_COMPUTE"][0]
+    return {Kind.ASIC: _efficiency(ASIC_TRAINING_COMPUTE, 0.8, 1e-6,
+                                   f"derived from {row} (training; of an unconfirmed INT8 peak)")}
+
+
 #: The default efficiencies by kind (see :func:`default_efficiencies`).
 DEFAULT_EFFICIENCY = default_efficiencies()
+#: The default training efficiencies by kind, where a kind has one (see :func:`default_training_efficiencies`).
+DEFAULT_TRAINING_EFFICIENCY = default_training_efficiencies()
 
 #: The largest batch the offline and server scenarios try (powers of two up to this); the search stops
 #: earlier at the memory limit, the latency target, or when doubling the batch gains under
@@ -114,3 +146,13 @@ def efficiency_for(device: Device) -> tuple[Efficiency, str]:
         return device.efficiency, device.efficiency.origin or "device plugin"
     efficiency = DEFAULT_EFFICIENCY[device.kind]
     return efficiency, f"default for kind {device.kind}: {efficiency.origin}"
+
+
+def training_defaults(device: Device) -> Device | None:
+    """The device with its kind's training efficiency (:data:`DEFAULT_TRAINING_EFFICIENCY`) when it declares
+    none of its own and its kind has one; None otherwise (train at the inference efficiencies)."""
+    import attrs
+
+    if device.efficiency is not None or device.kind not in DEFAULT_TRAINING_EFFICIENCY:
+        return None
+    return attrs.evolve(device, efficiency=DEFAULT_TRAINING_EFFICIENCY[device.kind])

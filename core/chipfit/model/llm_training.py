@@ -33,7 +33,7 @@ import attrs
 
 from chipfit.model.collectives import all_gather_time, all_reduce_time, reduce_scatter_time
 from chipfit.model.common import _common, _figure, _source, _unsupported
-from chipfit.model.defaults import efficiency_for
+from chipfit.model.defaults import efficiency_for, training_defaults
 from chipfit.model.parallelism import Split, candidate_splits
 from chipfit.model.transformer_cost import (
     NODE_SIZE,
@@ -163,7 +163,9 @@ def training_splits(device: Device, config: TransformerConfig, scenario: Scenari
 
 
 def best_plan(device: Device, workload: Workload, scenario: Scenario, precision: Precision) -> TrainingPlan | str:
-    """The fastest plan that fits in memory, or why none does."""
+    """The fastest plan that fits in memory, or why none does (at the kind's training efficiency where it
+    has one: :func:`chipfit.model.defaults.training_defaults`)."""
+    device = training_defaults(device) or device
     config, budget = workload.transformer, workload.token_budget
     usable = usable_memory(device)
     best, smallest = None, None
@@ -238,7 +240,7 @@ def estimate_llm_training(device: Device, workload: Workload, scenario: Scenario
     metrics["samples_per_j"] = throughput / power if power else None
     cost = metrics["hardware_cost_usd"]
     metrics["samples_per_s_per_usd"] = throughput / cost if cost else None
-    _, efficiency_from = efficiency_for(device)
+    _, efficiency_from = efficiency_for(training_defaults(device) or device)
     explain = (
         f"{workload.name}: {si_number(budget.tokens, 'tokens')} in sequences of {budget.sequence_length}, "
         f"{budget.global_batch} a step = {steps:.4g} steps"

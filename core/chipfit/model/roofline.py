@@ -88,7 +88,7 @@ def batch_cost(
 
     kernels = workload_kernels(device, workload) if kernels is None else kernels
     scale = precision.bytes_per_value / workload.precision.bytes_per_value
-    resident, free = on_chip(device, workload, precision)
+    resident, free = on_chip(device, workload, precision)  # the whole model's weights, as the arrays do
     by_bound = {Bound.COMPUTE: 0.0, Bound.MEMORY: 0.0, Bound.OVERHEAD: 0.0}
     total_ops = total_bytes = 0.0
     for op in kernels:
@@ -108,9 +108,20 @@ def batch_cost(
     return BatchCost(time_s, total_ops, total_bytes, bound, by_bound[bound] / time_s if time_s else 1.0)
 
 
-def on_chip(device: Device, workload: Workload, precision: Precision) -> tuple[bool, float]:
-    """Whether the weights stay resident on chip, and the on-chip bytes left for an operator's activations."""
+def on_chip(device: Device, workload: Workload, precision: Precision, kernels=None) -> tuple[bool, float]:
+    """Whether the weights stay resident on chip, and the on-chip bytes left for an operator's activations.
+
+    The weights are those the kernels read (``kernels``, default the whole workload lowered for the
+    device's runtime, as :func:`batch_cost` and the vectorised model use): a batch normalisation folded
+    into its convolution leaves no parameters of its own on chip.
+    """
+    from chipfit.model.lowering import workload_kernels
+
     capacity = device.on_chip_memory or 0.0
-    weights = workload.weight_bytes * precision.bytes_per_value / workload.precision.bytes_per_value
+    if not capacity:
+        return False, 0.0
+    kernels = workload_kernels(device, workload) if kernels is None else kernels
+    weights = sum(k.weight_bytes * k.repeat for k in kernels) \
+        * precision.bytes_per_value / workload.precision.bytes_per_value
     resident = 0 < weights <= capacity
     return resident, capacity - weights if resident else capacity

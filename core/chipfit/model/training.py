@@ -13,10 +13,15 @@ from chipfit.units import duration, si_number
 
 
 def training_device(device: Device) -> Device:
-    """The device as training sees it: its compute efficiencies x
-    :data:`chipfit.model.defaults.TRAINING_EFFICIENCY` (derived from a published training result)."""
+    """The device as training sees it: its kind's own training default where there is one
+    (:func:`chipfit.model.defaults.training_defaults`: ASICs, derived from a published training row),
+    else its compute efficiencies x :data:`chipfit.model.defaults.TRAINING_EFFICIENCY` (derived from a
+    published training result)."""
     from chipfit.model import defaults
 
+    trained = defaults.training_defaults(device)
+    if trained is not None:
+        return trained
     efficiency, origin = defaults.efficiency_for(device)
     share = defaults.TRAINING_EFFICIENCY
     scaled = attrs.evolve(efficiency, compute=efficiency.compute * share,
