@@ -148,8 +148,8 @@ def _summary_line(label: str, summary: ErrorSummary | None) -> str:
     if summary is None:
         return f"{label}: no rows"
     return (f"{label}: {summary.count} rows, geometric-mean abs error {summary.geomean_abs_error:.1%}, "
-            f"median {summary.median_abs_error:.1%}, max {summary.max_abs_error:.1%} "
-            f"({summary.worst_factor:.2f}x), bias {summary.bias:+.1%}")
+            f"median {summary.median_abs_error:.1%}, worst {summary.worst_factor:.2f}x "
+            f"({summary.max_abs_error:.1%}), bias {summary.bias:+.1%}")
 
 
 def report(checked: list[Checked], catalogue: Catalogue) -> str:
