@@ -126,6 +126,28 @@ top = 3
     assert powers == sorted(powers)
 
 
+def test_an_llm_fit_table_takes_ttft_tpot_and_tokens_per_s(cli, write_spec, store):
+    spec = write_spec(TWO_GPUS + '''
+[[fit]]
+workload = "llama-2-70b"
+scenario = "server"
+ttft_ms = 2000
+tpot_ms = 200
+min_tokens_per_s = 5000
+precision = ["fp8"]
+vendor = ["nvidia"]
+by = "cost-per-token"
+top = 2
+''')
+    result = cli("run", spec, "--format", "json")
+    assert result.exit_code == 0, result.output
+    fitted = [row for row in json.loads(result.stdout)["rows"] if row["group"] == "fit-1"]
+    assert fitted
+    for row in fitted:
+        assert row["metrics"]["output_tokens_per_s"] >= 5000
+        assert row["metrics"]["ttft_s"] <= 2 and row["metrics"]["tpot_s"] <= 0.2
+
+
 def test_a_bad_fit_table_names_its_line(cli, write_spec, store):
     spec = write_spec(TWO_GPUS + '\n[[fit]]\nworkload = "mobilenet-v2"\nsegment = ["edge"]\nmax_power_w = 0.001\n')
     assert_bad_input(cli("run", spec), "line 9: fit[0]:", "--max-power-w 0.001 is met by 0")
