@@ -54,7 +54,8 @@ def vectorised_pass(devices, workload):
 
 
 def split_pass(devices, workload):
-    """Every split configuration's offline throughput (nan: does not fit or too few devices); the count evaluated."""
+    """Every split configuration's offline throughput (nan: does not fit or too few devices), and the best of
+    them per device-precision and count as a search picks it (timed with the rest); the count evaluated."""
     kernels = vectorised.KernelArrays.of(workload)
     rows = vectorised.DeviceArrays.of(devices, workload, PRECISIONS, kernels)
     split = vectorised.split_inference(rows, kernels, workload, PRECISIONS, BATCHES, TENSORS, PIPELINES)
@@ -66,12 +67,38 @@ def split_pass(devices, workload):
         evaluated += int((group <= count).sum()) * len(rows.valid) * len(BATCHES)
         flat = throughput.reshape(len(rows.valid), -1)
         best[:, n] = np.where(np.isnan(flat).all(axis=1), np.nan, np.nanmax(np.nan_to_num(flat, nan=-1.0), axis=1))
-    return split, best, evaluated
+    return (split, best), evaluated
 
 
 def spread(values: list[float]) -> str:
     """``median (min..max)``."""
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}..{max(values):,.0f})"
+
+
+def race(label: str, note: str, vector, cases: list, scalar, value, key: str, scalar_name: str, repeats: int) -> None:
+    """Time a vectorised pass against the scalar model on sampled cases, in the same run; check that they agree
+    (a case the scalar model refuses is nan in the arrays); print both rates, their ratio and the largest
+    difference."""
+    vector_rates, scalar_rates = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        arrays, evaluated = vector()
+        vector_rates.append(evaluated / (time.perf_counter() - start))
+        start = time.perf_counter()
+        results = [scalar(case) for case in cases]
+        scalar_rates.append(len(cases) / (time.perf_counter() - start))
+    worst = 0.0
+    for case, result in zip(cases, results):
+        got = value(arrays, case)
+        if result.ok:
+            worst = max(worst, abs(got / result.metrics[key] - 1))
+        else:
+            assert np.isnan(got), (case, result.reason)
+    print(f"{label} = {evaluated:,} configurations" + (f" {note}" if note else ""))
+    print(f"vectorised: {spread(vector_rates)} configurations/s")
+    print(f"scalar ({scalar_name}): {spread(scalar_rates)} configurations/s")
+    print(f"ratio (medians): {statistics.median(vector_rates) / statistics.median(scalar_rates):,.0f}x; largest "
+          f"relative difference on {len(cases)} sampled configurations: {worst:.1e}")
 
 
 def main() -> None:
@@ -89,29 +116,13 @@ def main() -> None:
     sample = [(rng.randrange(len(devices)), rng.randrange(len(PRECISIONS)), rng.randrange(len(BATCHES)),
                rng.randrange(len(COUNTS))) for _ in range(args.scalar_sample)]
 
-    vector_rates, scalar_rates = [], []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        train, evaluated = vectorised_pass(devices, workload)
-        vector_rates.append(evaluated / (time.perf_counter() - start))
-        start = time.perf_counter()
-        scalar = [model.estimate(devices[d], workload, Scenario("training", int(BATCHES[b]), PRECISIONS[p],
-                                                                 int(COUNTS[n]))) for d, p, b, n in sample]
-        scalar_rates.append(len(sample) / (time.perf_counter() - start))
-    worst = 0.0
-    for (d, p, b, n), result in zip(sample, scalar):
-        got = train[d * len(PRECISIONS) + p, b, n]
-        if result.ok:
-            worst = max(worst, abs(got / result.metrics["time_to_train_s"] - 1))
-        else:
-            assert np.isnan(got), (devices[d].id, result.reason)
-    print(f"workload: {workload.id} ({len(workload.operators)} operators); {len(devices)} synthetic devices x "
-          f"{len(PRECISIONS)} precisions x {len(BATCHES)} batches x counts 1-{COUNTS[-1]} = {evaluated:,} "
-          "configurations (data-parallel training)")
-    print(f"vectorised: {spread(vector_rates)} configurations/s")
-    print(f"scalar (chipfit.model.estimate): {spread(scalar_rates)} configurations/s")
-    print(f"ratio (medians): {statistics.median(vector_rates) / statistics.median(scalar_rates):,.0f}x; largest "
-          f"relative difference on {len(sample)} sampled configurations: {worst:.1e}")
+    race(f"workload: {workload.id} ({len(workload.operators)} operators); {len(devices)} synthetic devices x "
+         f"{len(PRECISIONS)} precisions x {len(BATCHES)} batches x counts 1-{COUNTS[-1]}",
+         "(data-parallel training)", lambda: vectorised_pass(devices, workload), sample,
+         lambda case: model.estimate(devices[case[0]], workload, Scenario(
+             "training", int(BATCHES[case[2]]), PRECISIONS[case[1]], int(COUNTS[case[3]]))),
+         lambda train, case: train[case[0] * len(PRECISIONS) + case[1], case[2], case[3]],
+         "time_to_train_s", "chipfit.model.estimate", args.repeats)
 
     # the split search: offline inference, every tensor x pipeline split of each count
     inference = catalogue.workload("resnet-50")
@@ -119,34 +130,21 @@ def main() -> None:
                      rng.randrange(len(TENSORS)), rng.randrange(len(PIPELINES)), rng.randrange(len(COUNTS)))
                     for _ in range(args.scalar_sample)]
     split_sample = [s for s in split_sample if TENSORS[s[3]] * PIPELINES[s[4]] <= COUNTS[s[5]]]
-    vector_rates, scalar_rates = [], []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        split, best, evaluated = split_pass(devices, inference)
-        vector_rates.append(evaluated / (time.perf_counter() - start))
-        start = time.perf_counter()
-        scalar = []
-        for d, p, b, t, q, n in split_sample:
-            named = TENSORS[t] > 1 or PIPELINES[q] > 1
-            scenario = Scenario("offline", int(BATCHES[b]), PRECISIONS[p], int(COUNTS[n]),
-                                tensor_parallel=TENSORS[t] if named else None,
-                                pipeline_parallel=PIPELINES[q] if named else None)
-            scalar.append(model.estimate(devices[d], inference, scenario))
-        scalar_rates.append(len(split_sample) / (time.perf_counter() - start))
-    worst = 0.0
-    for (d, p, b, t, q, n), result in zip(split_sample, scalar):
-        got = split.throughput(int(COUNTS[n]))[d * len(PRECISIONS) + p, b, t, q]
-        if result.ok:
-            worst = max(worst, abs(got / result.metrics["throughput_sps"] - 1))
-        else:
-            assert np.isnan(got), (devices[d].id, result.reason)
-    print(f"workload: {inference.id} offline; {len(devices)} synthetic devices x {len(PRECISIONS)} precisions x "
-          f"{len(BATCHES)} batches x counts 1-{COUNTS[-1]} x every split (tensor {TENSORS[0]}-{TENSORS[-1]} x "
-          f"pipeline {PIPELINES[0]}-{PIPELINES[-1]} within the count) = {evaluated:,} configurations")
-    print(f"vectorised: {spread(vector_rates)} configurations/s")
-    print(f"scalar (chipfit.model.estimate, the split named): {spread(scalar_rates)} configurations/s")
-    print(f"ratio (medians): {statistics.median(vector_rates) / statistics.median(scalar_rates):,.0f}x; largest "
-          f"relative difference on {len(split_sample)} sampled configurations: {worst:.1e}")
+
+    def named_split(case):
+        d, p, b, t, q, n = case
+        named = TENSORS[t] > 1 or PIPELINES[q] > 1
+        return model.estimate(devices[d], inference, Scenario(
+            "offline", int(BATCHES[b]), PRECISIONS[p], int(COUNTS[n]),
+            tensor_parallel=TENSORS[t] if named else None, pipeline_parallel=PIPELINES[q] if named else None))
+
+    race(f"workload: {inference.id} offline; {len(devices)} synthetic devices x {len(PRECISIONS)} precisions x "
+         f"{len(BATCHES)} batches x counts 1-{COUNTS[-1]} x every split (tensor {TENSORS[0]}-{TENSORS[-1]} x "
+         f"pipeline {PIPELINES[0]}-{PIPELINES[-1]} within the count)", "", lambda: split_pass(devices, inference),
+         split_sample, named_split,
+         lambda arrays, case: arrays[0].throughput(int(COUNTS[case[5]]))[case[0] * len(PRECISIONS) + case[1], case[2],
+                                                                          case[3], case[4]],
+         "throughput_sps", "chipfit.model.estimate, the split named", args.repeats)
 
     # chipfit fit on the in-tree catalogue, after start-up (plugins, catalogue and workload loaded)
     asked = fit.FitQuery("mobilenet-v2", fps=30, segments=("edge",), by="power", precisions=("any",))

@@ -88,6 +88,14 @@ def test_cells_land_on_the_node_that_holds_their_device(cluster, tmp_path):
     assert "measured on head" in text and "measured on worker" in text
 
 
+def _wait_for_the_cell(markers, driver, node: str, timeout_s: float = 120) -> None:
+    """Until the bench-c cell has started on ``node`` (its marker file is there), or fail saying so."""
+    deadline = time.monotonic() + timeout_s
+    while not list(markers.glob("bench-c-*")) and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.2)
+    assert list(markers.glob("bench-c-*")), f"the bench-c cell never started on node {node}"
+
+
 def test_a_node_killed_mid_run_fails_only_its_cells(cluster, tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()
@@ -96,10 +104,7 @@ def test_a_node_killed_mid_run_fails_only_its_cells(cluster, tmp_path):
     driver = _chipfit(cluster, tmp_path, "run", str(spec), "--executor", "ray", "--address", cluster.address,
                       "--format", "json", background=True)
     try:
-        deadline = time.monotonic() + 120
-        while not list(markers.glob("bench-c-*")) and time.monotonic() < deadline and driver.poll() is None:
-            time.sleep(0.2)
-        assert list(markers.glob("bench-c-*")), "the bench-c cell never started on node doomed"
+        _wait_for_the_cell(markers, driver, "doomed")
         cluster.kill("doomed")
         out, err = driver.communicate(timeout=180)
     finally:
@@ -180,10 +185,7 @@ def test_every_socket_of_the_cluster_and_its_driver_is_on_loopback(cluster, tmp_
         driver = _chipfit(cluster, tmp_path, "run", str(spec), "--executor", "ray", "--address", cluster.address,
                           "--format", "json", background=True)
         try:
-            deadline = time.monotonic() + 120
-            while not list(markers.glob("bench-c-*")) and time.monotonic() < deadline and driver.poll() is None:
-                time.sleep(0.2)
-            assert list(markers.glob("bench-c-*")), "the bench-c cell never started on node sleepy"
+            _wait_for_the_cell(markers, driver, "sleepy")
             # mid-cell: the driver is joined, a worker of node sleepy measures; look at every socket
             processes = cluster.processes() + netns.descendants([driver.pid])
             names = {process.name() for process in processes}

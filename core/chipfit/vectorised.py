@@ -253,7 +253,7 @@ def split_inference(device_rows: DeviceArrays, kernels: KernelArrays, workload: 
             handoff = 0.0
             if pipeline > 1:
                 handoff = (pipeline - 1) * (largest / 2 * scale * batches[None, :] / link + message)
-            usable = device_rows.valid[:, None] & np.ones(len(batches), dtype=bool)[None, :]
+            usable = np.repeat(device_rows.valid[:, None], len(batches), axis=1)  # (rows, B)
             if tensor > 1 or pipeline > 1:
                 usable = usable & ~np.isnan(link)
             latency[:, :, ti, pi] = np.where(usable, (time_s + reduce_s + handoff) / load, np.nan)
