@@ -187,3 +187,15 @@ def test_fit_measure_with_no_device_here_says_every_row_is_modelled(cli):
     result = cli("fit", "mobilenet-v2", "--segment", "datacenter", "--top", "2", "--measure")
     assert result.exit_code == 0, result.output
     assert "none of the shown devices is on this machine" in result.stderr
+
+
+def test_fit_json_is_strict_json(cli):
+    result = cli("fit", "mobilenet-v2", "--fps", "30", "--segment", "edge", "--pareto", "power,latency",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} in --format json: JSON.parse rejects it")
+
+    data = json.loads(result.stdout, parse_constant=refuse)
+    assert data["pareto"]["front"]
