@@ -248,3 +248,22 @@ def test_every_field_is_documented():
     fields += [f"`source.{f.name}`" for f in attrs.fields(published.Source)]
     missing = [field for field in fields if field not in page]
     assert not missing, f"docs/published.md does not document {missing}"
+
+
+def test_a_row_may_name_the_split_its_submission_ran(tmp_path):
+    (row,) = _load(tmp_path, GOOD_ROW.replace("value = 1000.0\n", "value = 1000.0\ntensor_parallel = 2\npipeline_parallel = 1\n"))
+    assert (row.tensor_parallel, row.pipeline_parallel) == (2, 1)
+    (plain,) = _load(tmp_path, GOOD_ROW)
+    assert plain.tensor_parallel is None and plain.pipeline_parallel is None
+
+
+@pytest.mark.parametrize(("line", "field", "says"), [
+    ("tensor_parallel = 0", "tensor_parallel", "at least 1"),
+    ("pipeline_parallel = -2", "pipeline_parallel", "at least 1"),
+    ("tensor_parallel = 3", "tensor_parallel", "does not divide"),
+])
+def test_a_bad_split_names_the_row_and_field(tmp_path, line, field, says):
+    text = _second_row(value=f"value = 1000.0\n{line}")
+    error = _error(tmp_path, text)
+    assert "'row-two'" in str(error) and f"'{field}'" in str(error) and says in str(error)
+    assert text.splitlines()[error.line - 1].startswith(field)

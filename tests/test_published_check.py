@@ -94,3 +94,25 @@ def test_a_generation_server_row_is_checked_against_its_own_ttft_and_tpot_limits
     [unbounded] = published_check.check(catalogue, pm, _rows(tmp_path, _server_row(
         "mobilenet", "mobilenet-v2", "throughput_sps")))
     assert unbounded.predicted is None and "no server latency bound known for mobilenet" in unbounded.reason
+
+
+LLM_ROW = GOOD_ROW.replace('benchmark = "resnet50"', 'benchmark = "llama2-70b-99"').replace(
+    'workload = "resnet-50"', 'workload = "llama-2-70b-openorca"').replace(
+    'precision = "int8"', 'precision = "fp8"').replace('metric = "throughput_sps"', 'metric = "output_tokens_per_s"')
+
+
+def test_a_row_is_modelled_at_the_split_its_submission_ran(tmp_path, catalogue, pm):
+    [free] = published_check.check(catalogue, pm, _rows(tmp_path, LLM_ROW))
+    named = LLM_ROW.replace("value = 1000.0\n", "value = 1000.0\ntensor_parallel = 8\npipeline_parallel = 1\n")
+    [split] = published_check.check(catalogue, pm, _rows(tmp_path, named))
+    assert (split.parallelism["tensor"], split.parallelism["pipeline"]) == (8, 1)
+    assert free.parallelism["tensor"] != 8 and split.predicted != free.predicted
+
+
+def test_language_model_rows_are_summarised_apart(tmp_path, catalogue, pm):
+    second = LLM_ROW.replace('id = "row-one"', 'id = "row-two"')
+    checked = published_check.check(catalogue, pm, _rows(tmp_path, GOOD_ROW + second))
+    assert [c.language_model for c in checked] == [False, True]
+    sums = published_check.summaries(checked)
+    assert sums["all"].count == 2 and sums["language_models"].count == 1
+    assert "language models: 1 rows" in published_check.report(checked, catalogue)

@@ -75,7 +75,10 @@ class PublishedResult:
     and ``tokens``, on training rows only, are the submission's own global batch (sequences a step)
     and tokens trained, read from its log: MLPerf Training lets each submitter choose the batch, and
     the tokens to the target follow from it, so the row is modelled with them in place of the
-    workload's token budget.
+    workload's token budget. ``tensor_parallel`` and ``pipeline_parallel`` are the split the
+    submission ran, where its configuration states one (NVIDIA's ``configs/<benchmark>/<scenario>``
+    files name ``tensor_parallelism`` and ``pipeline_parallelism``): the row is modelled at that
+    split, as the submitter ran it, instead of the one the model would pick.
     """
 
     id: str
@@ -95,6 +98,8 @@ class PublishedResult:
     notes: str = ""
     global_batch: int | None = None
     tokens: float | None = None
+    tensor_parallel: int | None = None
+    pipeline_parallel: int | None = None
 
 
 @attrs.frozen
@@ -141,6 +146,19 @@ def _run_figure(row: PublishedResult, field: str) -> str | None:
     return None
 
 
+def _split(row: PublishedResult, field: str) -> str | None:
+    degree = getattr(row, field)
+    if degree is None:
+        return None
+    if degree < 1:
+        return f"must be at least 1, got {degree}"
+    split = (row.tensor_parallel or 1) * (row.pipeline_parallel or 1)
+    if row.count % split:
+        return (f"tensor_parallel x pipeline_parallel = {split} does not divide the row's count of "
+                f"{row.count} devices")
+    return None
+
+
 def _nonempty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -159,6 +177,8 @@ _CHECKS: tuple[tuple[str, Callable[[PublishedResult], str | None]], ...] = (
     ("value", _value),
     ("global_batch", lambda row: _run_figure(row, "global_batch")),
     ("tokens", lambda row: _run_figure(row, "tokens")),
+    ("tensor_parallel", lambda row: _split(row, "tensor_parallel")),
+    ("pipeline_parallel", lambda row: _split(row, "pipeline_parallel")),
     *((name, lambda row, name=name: _nonempty(getattr(row, name)))
       for name in ("benchmark", "workload", "system", "submitter", "device")),
     *((f"source.{name}", lambda row, name=name: _nonempty(getattr(row.source, name)))

@@ -39,6 +39,8 @@ class Checked:
     reason: str = ""
     parallelism: dict | None = None
     derived_from: bool = False
+    #: The row's workload is a language model (it has a transformer configuration).
+    language_model: bool = False
 
     @property
     def error(self) -> float | None:
@@ -48,7 +50,8 @@ class Checked:
 
 def _scenario(row: PublishedResult) -> Scenario:
     target = SERVER_LATENCY_S.get(row.benchmark) if row.scenario == "server" else None
-    return Scenario(row.scenario, precision=row.precision, count=row.count, latency_target=target)
+    return Scenario(row.scenario, precision=row.precision, count=row.count, latency_target=target,
+                    tensor_parallel=row.tensor_parallel, pipeline_parallel=row.pipeline_parallel)
 
 
 def _as_run(row: PublishedResult, workload: Workload) -> Workload | str:
@@ -94,18 +97,21 @@ def check(catalogue: Catalogue, pm: pluggy.PluginManager,
             out.append(Checked(row, reason=f"{result.status}: {reason}", derived_from=derived))
             continue
         parallelism = result.metrics.get("parallelism") if isinstance(result.metrics.get("parallelism"), dict) else None
-        out.append(Checked(row, float(value), parallelism=parallelism, derived_from=derived))
+        out.append(Checked(row, float(value), parallelism=parallelism, derived_from=derived,
+                           language_model=workload.transformer is not None))
     return out
 
 
 def summaries(checked: list[Checked]) -> dict[str, ErrorSummary | None]:
     """Error summaries: ``all`` checked rows, ``held_out`` (not used to derive a default), ``derived_from``
-    (used), and one per benchmark (``benchmark:NAME``)."""
+    (used), ``language_models`` (rows of a language-model workload: generation, LoRA fine-tuning,
+    pre-training), and one per benchmark (``benchmark:NAME``)."""
     done = [c for c in checked if c.predicted is not None]
     out = {
         "all": summarize((c.predicted, c.row.value) for c in done),
         "held_out": summarize((c.predicted, c.row.value) for c in done if not c.derived_from),
         "derived_from": summarize((c.predicted, c.row.value) for c in done if c.derived_from),
+        "language_models": summarize((c.predicted, c.row.value) for c in done if c.language_model),
     }
     for benchmark in sorted({c.row.benchmark for c in done}):
         out[f"benchmark:{benchmark}"] = summarize((c.predicted, c.row.value) for c in done
@@ -131,7 +137,8 @@ def as_json(checked: list[Checked], catalogue: Catalogue) -> dict:
             "scenario": c.row.scenario, "device": c.row.device, "count": c.row.count, "precision": c.row.precision,
             "metric": c.row.metric, "published": c.row.value, "predicted": c.predicted, "error": c.error,
             "checked": c.predicted is not None, "reason": c.reason, "parallelism": c.parallelism,
-            "derived_from": c.derived_from, "source": attrs.asdict(c.row.source),
+            "derived_from": c.derived_from, "language_model": c.language_model,
+            "source": attrs.asdict(c.row.source),
         })
     return {"rows": rows, "summary": {key: (value.as_dict() if value else None)
                                       for key, value in summaries(checked).items()},
@@ -170,7 +177,8 @@ def report(checked: list[Checked], catalogue: Catalogue) -> str:
     lines += ["", "* a default parameter was derived from this row (chipfit.model.defaults.DERIVATIONS)",
               _summary_line("all", sums["all"]),
               _summary_line("held out (no *)", sums["held_out"]),
-              _summary_line("derived from (*)", sums["derived_from"])]
+              _summary_line("derived from (*)", sums["derived_from"]),
+              _summary_line("language models", sums["language_models"])]
     lines += [_summary_line(f"  {key.split(':', 1)[1]}", value) for key, value in sums.items()
               if key.startswith("benchmark:")]
     cover = coverage(checked, catalogue)

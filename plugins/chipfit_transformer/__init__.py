@@ -24,7 +24,7 @@ _LOADGEN_LIMITS = ("MLCommons, mlcommons/inference loadgen/mlperf.conf: llama2-7
 MLPERF_REQUESTS = {
     "llama-2-70b-openorca": (
         "llama-2-70b", "Llama 2 70B on OpenOrca (MLPerf Inference llama2-70b)",
-        Requests(input_tokens=628, output_tokens=294.45, input_max=1024, output_max=1024,
+        Requests(input_tokens=222.33, output_tokens=294.45, input_max=1024, output_max=1024,
                  dataset="OpenOrca, 24,576 samples (MLPerf Inference llama2-70b)", ttft_target=2.0,
                  tpot_target=0.2),
         {"requests": "MLCommons, MLPerf Inference documentation (github.com/mlcommons/inference, "
@@ -33,14 +33,18 @@ MLPERF_REQUESTS = {
                      "language/llama2-70b/processorca.py: keeps samples whose input and output are each under "
                      "1,024 tokens (and outputs of at least 3), 6,144 from each of the cot, flan, niv and t0 "
                      "subsets. The submissions' own logs agree on the output mean (NVIDIA 8x H200 Offline, v4.1: "
-                     "31,302.7 tokens/s / 107.477 samples/s = 291 tokens a sample). The input mean, 628 tokens, is "
-                     "unconfirmed: no MLCommons document found states it, and it sits badly with NVIDIA's own figures: "
-                     "chipfit's FP8 prefill, which reproduces NVIDIA's published trtllm-bench run of 2,048 input and "
-                     "128 output tokens on one H200 to 1% (442 tokens/s; benchmarks/llm_fixed_shapes.py), takes 78 ms "
-                     "for 628 prompt tokens of Llama 2 70B, more than the 74 ms of GPU time a whole request takes in "
-                     "NVIDIA's 8x H200 v4.1 Offline run (8 GPUs / 107.477 samples/s)",
+                     "31,302.7 tokens/s / 107.477 samples/s = 291 tokens a sample). The input mean is derived: "
+                     "5,463,976 prompt tokens / 24,576 samples = 222.33 tokens (median 152, 95th percentile 614, "
+                     "max 1,021), summed over the tok_input_length column of MLCommons' data set file "
+                     "open_orca_gpt4_tokenized_llama.sampled_24576.pkl.gz (inference.mlcommons-storage.org/open_orca/) "
+                     "as Red Hat PSAP extracted it column for column into github.com/openshift-psap/performance-dashboard, "
+                     "mlperf-data/summaries/llama2-70b-99.csv (commit 7cd1065; its generate_dataset_summaries.py "
+                     "copies tok_input_length and tok_output_length). The extract has the file's 24,576 rows and no "
+                     "prompt of 1,024 tokens or more, as processorca.py keeps; its output column (the GPT-4 answers "
+                     "of OpenOrca, mean 218.9) is not the 294.45 tokens Llama 2 itself generates, which is the mean "
+                     "used here.",
          "requests.ttft_target": _LOADGEN_LIMITS},
-        {"requests.input_tokens"}),
+        set()),
     "gpt-j-6b-cnndm": (
         "gpt-j-6b", "GPT-J 6B on CNN/DailyMail (MLPerf Inference gptj)",
         Requests(input_tokens=775, output_tokens=63, beams=4, input_max=1919, output_max=128,
@@ -53,14 +57,18 @@ MLPERF_REQUESTS = {
         {"requests.input_tokens", "requests.output_tokens"}),
     "mixtral-8x7b-mlperf": (
         "mixtral-8x7b", "Mixtral 8x7B on OpenOrca, GSM8K and MBXP (MLPerf Inference mixtral-8x7b)",
-        Requests(input_tokens=600, output_tokens=144.84, input_max=2048, output_max=1024,
+        Requests(input_tokens=427.39, output_tokens=144.84, input_max=2048, output_max=1024,
                  dataset="OpenOrca + GSM8K + MBXP, 15,000 samples (MLPerf Inference mixtral-8x7b)"),
         {"requests": f"{_MLPERF_INFERENCE}, language/mixtral-8x7b/README.md: 'randomly sampling from the validation "
                      "split of 3 datasets, open_orca_gpt4, GSM8k and MBXP. 5K samples from each one', max_new_tokens "
                      "1,024; its 'Accuracy Target': 'tokens_per_sample': 144.84 (the mean output length; "
-                     "docs/benchmarks/index.md repeats Llama 2's 294.45 for it, a copy of item 7's figure). Mean "
-                     "input 600 tokens unconfirmed"},
-        {"requests.input_tokens"}),
+                     "docs/benchmarks/index.md repeats Llama 2's 294.45 for it, a copy of item 7's figure). The input "
+                     "mean is derived: 6,410,905 prompt tokens / 15,000 samples = 427.39 tokens (median 283, 95th "
+                     "percentile 1,006, max 1,948), summed over the input lengths of MLCommons' Mixtral data set "
+                     "file as Red Hat PSAP extracted them into github.com/openshift-psap/performance-dashboard, "
+                     "mlperf-data/summaries/mixtral-8x7b.csv (commit 67033ba); the same extract's output lengths "
+                     "average 144.84 tokens, MLCommons' own figure, which checks the extract"},
+        set()),
     "llama-3.1-405b-mlperf": (
         "llama-3.1-405b", "Llama 3.1 405B, long-context tasks (MLPerf Inference llama3.1-405b)",
         Requests(input_tokens=9400, output_tokens=680, input_max=20000, output_max=2000,
