@@ -107,11 +107,10 @@ _RUNNER = textwrap.dedent('''
 
 
 def _chipfit_rows():
-    """The LLM rows of the published record and chipfit's estimate of each."""
+    """The LLM rows of the published record and chipfit's estimate of each, modelled as
+    ``chipfit validate --published`` models them (:func:`chipfit.published_check.model_row`)."""
     from chipfit import catalogue as catalogue_module
-    from chipfit import plugins, published
-    from chipfit.cells import estimate_cell
-    from chipfit.records import Scenario
+    from chipfit import plugins, published, published_check
 
     pm = plugins.get_plugin_manager()
     catalogue = catalogue_module.collect(pm)
@@ -120,12 +119,12 @@ def _chipfit_rows():
         workload = catalogue.workloads.get(row.workload)
         if workload is None or workload.transformer is None or row.device not in catalogue.devices:
             continue
-        device = catalogue.devices[row.device]
-        scenario = Scenario(row.scenario, precision=row.precision if row.precision in device.peak_ops else None,
-                            count=row.count)
-        result = estimate_cell(pm, device, workload, scenario)
+        modelled = published_check.model_row(catalogue, pm, row)
+        if isinstance(modelled, str):
+            continue
+        workload, result = modelled
         predicted = result.metrics.get(row.metric) if result.ok else None
-        rows.append((row, device, workload, result, predicted))
+        rows.append((row, catalogue.devices[row.device], workload, result, predicted))
     return rows
 
 
@@ -164,10 +163,10 @@ def _case(row, device, workload, result) -> dict:
     base = workload.id.split("-openorca")[0].split("-cnndm")[0].split("-mlperf")[0]
     return {
         "id": row.id, "device": device.id, "model": base, "metric": row.metric, "precision": precision,
-        # the peers split by tensor parallelism only: all the row's devices in one group, serving the
-        # sequences chipfit found room for on all of them
-        "count": row.count, "replicas": 1,
-        "batch": int((metrics.get("batch") or 64) * split.get("data", 1)), "beams": requests.beams if requests else 1,
+        # every tool gets the same split and batch: chipfit's (the submission's, where the row names it);
+        # the peers split by tensor parallelism only, so a pipeline's devices join the tensor group
+        "count": row.count // split.get("data", 1), "replicas": split.get("data", 1),
+        "batch": int(metrics.get("batch") or 64), "beams": requests.beams if requests else 1,
         "input_tokens": int(requests.input_tokens) if requests else 0,
         "output_tokens": int(requests.output_tokens) if requests else 0,
         "peak_tflops": device.peak_ops.get(precision, 0) / 1e12,

@@ -5,7 +5,8 @@
 own model answers for its device) on the published system: same device, count, scenario and
 precision. A row whose workload or device is not in the catalogue, or that the model cannot run, is
 listed as not checked, with the reason. A training row that gives its own ``global_batch`` and
-``tokens`` (the submission's, from its log) is modelled with them in the workload's token budget. Rows that a default efficiency was derived from
+``tokens`` (the submission's, from its log) is modelled with them in the workload's token budget, and a row
+that names its submission's split (``tensor_parallel``, ``pipeline_parallel``) at that split. Rows that a default efficiency was derived from
 (:data:`chipfit.model.defaults.DERIVED_FROM`) are summarised apart from the rest, so the error on
 rows the model was not fitted to is always visible.
 """
@@ -20,7 +21,7 @@ import pluggy
 from chipfit.catalogue import Catalogue
 from chipfit.cells import estimate_cell
 from chipfit.published import PublishedResult, load
-from chipfit.records import Scenario, Workload
+from chipfit.records import Result, Scenario, Workload
 from chipfit.validation import ErrorSummary, signed_error, summarize
 
 #: MLPerf Inference's server-scenario latency bounds (99th percentile), by benchmark, in seconds.
@@ -66,6 +67,29 @@ def _as_run(row: PublishedResult, workload: Workload) -> Workload | str:
     return attrs.evolve(workload, token_budget=budget)
 
 
+def model_row(catalogue: Catalogue, pm: pluggy.PluginManager, row: PublishedResult) -> tuple[Workload, Result] | str:
+    """Model one published row on its system: the workload as the row ran it and the model's result,
+    or why the row cannot be checked (a device or workload not in the catalogue, no server bound known,
+    a training row's own batch for a workload without a token budget).
+
+    The scenario is the row's: its count and precision, the server latency bound of its benchmark,
+    and the split its submission ran where the row names one.
+    """
+    device, workload = catalogue.devices.get(row.device), catalogue.workloads.get(row.workload)
+    if device is None or workload is None:
+        return "; ".join(f"{kind} {ident!r} is not in the catalogue" for kind, ident, known in
+                         (("workload", row.workload, workload), ("device", row.device, device)) if known is None)
+    requests = getattr(workload, "requests", None)
+    own_targets = requests is not None and (requests.ttft_target or requests.tpot_target)
+    if row.scenario == "server" and row.benchmark not in SERVER_LATENCY_S and workload.latency_target is None \
+            and not own_targets:  # a generation workload may carry its own TTFT/TPOT limits (MLPerf's)
+        return f"no server latency bound known for {row.benchmark}"
+    workload = _as_run(row, workload)
+    if isinstance(workload, str):
+        return workload
+    return workload, estimate_cell(pm, device, workload, _scenario(row))
+
+
 def check(catalogue: Catalogue, pm: pluggy.PluginManager,
           rows: Iterable[PublishedResult] | None = None) -> list[Checked]:
     """Model every published row (the shipped file's unless ``rows`` is given)."""
@@ -74,23 +98,11 @@ def check(catalogue: Catalogue, pm: pluggy.PluginManager,
     out = []
     for row in load() if rows is None else rows:
         derived = row.id in DERIVED_FROM
-        device, workload = catalogue.devices.get(row.device), catalogue.workloads.get(row.workload)
-        if device is None or workload is None:
-            missing = [f"{kind} {ident!r} is not in the catalogue" for kind, ident, known in
-                       (("workload", row.workload, workload), ("device", row.device, device)) if known is None]
-            out.append(Checked(row, reason="; ".join(missing), derived_from=derived))
+        modelled = model_row(catalogue, pm, row)
+        if isinstance(modelled, str):
+            out.append(Checked(row, reason=modelled, derived_from=derived))
             continue
-        requests = getattr(workload, "requests", None)
-        own_targets = requests is not None and (requests.ttft_target or requests.tpot_target)
-        if row.scenario == "server" and row.benchmark not in SERVER_LATENCY_S and workload.latency_target is None \
-                and not own_targets:  # a generation workload may carry its own TTFT/TPOT limits (MLPerf's)
-            out.append(Checked(row, reason=f"no server latency bound known for {row.benchmark}", derived_from=derived))
-            continue
-        workload = _as_run(row, workload)
-        if isinstance(workload, str):
-            out.append(Checked(row, reason=workload, derived_from=derived))
-            continue
-        result = estimate_cell(pm, device, workload, _scenario(row))
+        workload, result = modelled
         value = result.metrics.get(row.metric) if result.ok else None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             reason = result.reason if not result.ok else f"the model gives no {row.metric}"
