@@ -28,7 +28,9 @@ hookimpl = pluggy.HookimplMarker("chipfit")
 #: implementation asks for); MAJOR grows when a hook or an argument is removed or changes meaning.
 #: A plugin module may declare the versions it works with, ``CHIPFIT_API = ">=1.0,<2"``; a plugin
 #: whose range excludes this version is not loaded, with a message naming it (docs/api-version.md).
-API_VERSION = "1.0"
+#: 1.0: the registration hooks (devices, workloads, metrics, renderers), chipfit_load_workload,
+#: chipfit_estimate, chipfit_measure. 1.1 adds chipfit_register_executors and chipfit_register_commands.
+API_VERSION = "1.1"
 
 
 @hookspec

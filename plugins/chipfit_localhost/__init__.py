@@ -16,6 +16,9 @@ import chipfit
 from chipfit.records import Result, Scenario, ScenarioKind, Source, Status
 from chipfit.units import duration, si_number
 
+#: Uses chipfit_register_commands (plugin API 1.1).
+CHIPFIT_API = ">=1.1,<2"
+
 
 @chipfit.hookimpl
 def chipfit_register_devices(register):

@@ -12,6 +12,9 @@ from __future__ import annotations
 import chipfit
 from chipfit.executors import ExecutorType
 
+#: Uses chipfit_register_executors (plugin API 1.1).
+CHIPFIT_API = ">=1.1,<2"
+
 
 def _open(pm, catalogue, options):
     from chipfit_ray.executor import RayExecutor
