@@ -244,13 +244,43 @@ def test_a_malformed_export_imports_nothing_and_names_the_place(tmp_path):
         exported = store.export()
     exported["runs"][1]["report"]["rows"][0]["scenario"]["kind"] = "sideways"
     with Store(tmp_path / "b.sqlite") as store:
-        with pytest.raises(StoreError, match=r"export\.json: runs\[1\]: rows\[0\].*sideways"):
+        with pytest.raises(StoreError, match=r"export\.json: runs\[1\]\.report\.rows\[0\].*sideways"):
             store.import_runs(exported, where="export.json")
         assert store.runs() == []
         with pytest.raises(StoreError, match="newer"):
             store.import_runs({**exported, "version": 99}, where="export.json")
         with pytest.raises(StoreError, match="not a chipfit runs export"):
             store.import_runs([1, 2], where="export.json")
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda entry: entry.pop("uid"), r"export\.json: runs\[0\]: missing 'uid'"),
+    (lambda entry: entry.update(uid=""), r"export\.json: runs\[0\].*uid must not be empty"),
+    (lambda entry: entry.update(uid=7), r"export\.json: runs\[0\]\.uid: expected text"),
+    (lambda entry: entry.update(finished="yes"), r"export\.json: runs\[0\]\.finished"),
+])
+def test_a_malformed_run_entry_names_the_run_and_field(tmp_path, change, says):
+    with Store(tmp_path / "a.sqlite") as store:
+        store.save(_report("one"), command="x")
+        exported = store.export()
+    change(exported["runs"][0])
+    with Store(tmp_path / "b.sqlite") as store:
+        with pytest.raises(StoreError, match=says):
+            store.import_runs(exported, where="export.json")
+        assert store.runs() == []
+
+
+def test_an_export_is_a_record_written_and_read_through_the_wire_format(tmp_path):
+    from chipfit import serialize
+    from chipfit.store import RunsExport
+
+    with Store(tmp_path / "a.sqlite") as store:
+        store.save(_report("one"), command="chipfit run a.toml")
+        exported = store.export()
+    export = serialize.structure(exported, RunsExport, where="x")
+    assert export.format == store_module.EXPORT_FORMAT and export.version == store_module.EXPORT_VERSION
+    assert [(run.command, run.finished, run.report.title) for run in export.runs] == [("chipfit run a.toml", True, "one")]
+    assert serialize.unstructure(export) == exported
 
 
 def test_report_from_dict_names_a_missing_field():

@@ -16,7 +16,7 @@ sets are sorted lists; non-finite floats are kept as they are (the JSON renderer
 
 Reading is strict about types (``true`` is not a batch, ``"3"`` is not a count) and lenient about
 keys it does not know (a newer chipfit's additions are skipped); a problem is a
-:class:`WireError` naming the place (``runs.json: runs[1]: rows[0].scenario.kind: ...``).
+:class:`WireError` naming the place (``runs.json: runs[1].report.rows[0].scenario.kind: ...``).
 """
 
 from __future__ import annotations

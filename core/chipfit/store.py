@@ -47,12 +47,41 @@ from chipfit import serialize
 from chipfit.records import Report, Result
 from chipfit.storefile import BUSY_TIMEOUT_S, LOCK_WAIT_S, SCHEMA_VERSION, StoreError, StoreFile, _text
 
-__all__ = ["BUSY_TIMEOUT_S", "EXPORT_FORMAT", "EXPORT_VERSION", "LOCK_WAIT_S", "SCHEMA_VERSION", "Store", "StoreError",
-           "StoredRun", "default_path", "report_from_dict"]
+__all__ = ["BUSY_TIMEOUT_S", "EXPORT_FORMAT", "EXPORT_VERSION", "LOCK_WAIT_S", "SCHEMA_VERSION", "ExportedRun",
+           "RunsExport", "Store", "StoreError", "StoredRun", "default_path", "report_from_dict"]
 
 #: The format name and version of ``chipfit runs export`` files.
 EXPORT_FORMAT = "chipfit-runs"
 EXPORT_VERSION = 1
+
+
+def _uid(_instance, _attribute, value: str) -> None:
+    if not value:
+        raise ValueError("a run's uid must not be empty")
+
+
+@attrs.frozen
+class ExportedRun:
+    """One run of a ``chipfit runs export`` file: its uid (kept on import, so a run is imported once),
+    when it was saved, the command that made it, whether it finished, and its report."""
+
+    uid: str = attrs.field(validator=_uid)
+    report: Report
+    saved: str = ""
+    command: str = ""
+    finished: bool = True
+
+
+@attrs.frozen
+class RunsExport:
+    """A ``chipfit runs export`` file: ``format`` (:data:`EXPORT_FORMAT`), ``version``
+    (:data:`EXPORT_VERSION`), when it was exported, and its runs. Written and read through
+    :mod:`chipfit.serialize`, as every other record is."""
+
+    format: str
+    version: int
+    runs: tuple[ExportedRun, ...]
+    exported: str = ""
 
 
 @attrs.frozen
@@ -219,13 +248,10 @@ class Store(StoreFile):
     def export(self, idents: Iterable[str] = ()) -> dict[str, Any]:
         """Runs (all of them when none are named) as one JSON-ready object, for ``chipfit runs import``."""
         runs = [self.run(ident) for ident in idents] or list(reversed(self.runs()))
-        return {
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
-            "exported": _now(),
-            "runs": [{"uid": run.uid, "saved": run.saved, "command": run.command, "finished": run.finished,
-                      "report": self.report_data(str(run.id))} for run in runs],
-        }
+        return serialize.unstructure(RunsExport(
+            EXPORT_FORMAT, EXPORT_VERSION, exported=_now(),
+            runs=tuple(ExportedRun(run.uid, self.report(str(run.id)), saved=run.saved, command=run.command,
+                                   finished=run.finished) for run in runs)))
 
     def import_runs(self, data: Any, *, where: str) -> tuple[list[StoredRun], int]:
         """Add the runs of an export; runs already here (same uid) are skipped. All or nothing.
@@ -243,16 +269,11 @@ class Store(StoreFile):
         if version > EXPORT_VERSION:
             raise StoreError(f"{where}: export format version {version!r} is newer than this chipfit's "
                              f"({EXPORT_VERSION}): upgrade chipfit to import it")
-        entries = data.get("runs")
-        if not isinstance(entries, list):
-            raise StoreError(f"{where}: \"runs\" must be a list")
-        checked = []
-        for index, entry in enumerate(entries):
-            at = f"{where}: runs[{index}]"
-            if not isinstance(entry, dict) or not isinstance(entry.get("uid"), str) or not entry["uid"]:
-                raise StoreError(f"{at}: each run needs a \"uid\" string")
-            report = report_from_dict(entry.get("report"), where=at)  # checks every row before anything is saved
-            checked.append((entry, serialize.unstructure(report)))
+        try:  # every run and row is checked before anything is saved
+            export = serialize.structure(data, RunsExport, where=where)
+        except serialize.WireError as error:
+            raise StoreError(str(error)) from None
+        checked = [(entry, serialize.unstructure(entry.report)) for entry in export.runs]
         skipped = 0
         source = Path(where).name
         ids = []
@@ -260,13 +281,13 @@ class Store(StoreFile):
             # read inside the write transaction: another import of the same file may have just committed
             known = {uid for (uid,) in db.execute("SELECT uid FROM runs")}
             for entry, report in checked:
-                if entry["uid"] in known:
+                if entry.uid in known:
                     skipped += 1
                     continue
-                known.add(entry["uid"])
-                ids.append(self._insert(db, report, uid=entry["uid"], command=str(entry.get("command") or ""),
-                                        saved=str(entry.get("saved") or _now()), imported_from=source,
-                                        finished=entry.get("finished") is not False))
+                known.add(entry.uid)
+                ids.append(self._insert(db, report, uid=entry.uid, command=entry.command,
+                                        saved=entry.saved or _now(), imported_from=source,
+                                        finished=entry.finished))
         added = [self.run(str(run_id)) for run_id in ids]
         return added, skipped
 
