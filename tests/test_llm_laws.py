@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 
 from chipfit import model
 from chipfit.model.generation import holdings, serve
-from chipfit.model.llm_training import best_plan
 from chipfit.model.parallelism import Split
 from chipfit.model.transformer_cost import RUNTIME_RESERVE
 from chipfit.records import Precision, Scenario
 from chipfit.testing.reference import reference_device
 from chipfit.transformer import Requests, TokenBudget
 from chipfit_transformer import configs
-from chipfit_transformer.workloads import generation, training
+from chipfit_transformer.workloads import training
 from support import assert_clean
 from conftest import IN_TREE_PLUGINS
 
@@ -130,6 +129,24 @@ def test_more_devices_never_lower_offline_tokens_per_s(llm_catalogue):
     rates = [model.estimate(device, workload, Scenario("offline", precision="fp8", count=n)).metrics
              .get("output_tokens_per_s") or 0.0 for n in (1, 2, 4, 8)]
     assert rates == sorted(rates)
+
+
+def test_a_server_keeps_the_derived_headroom_of_every_server_row(llm_catalogue):
+    """Targets that never bind: the server serves the offline optimum at the derived server load, its
+    times stretched by 1 / load (as the graph model's server rows are)."""
+    from chipfit.model import defaults
+
+    catalogue = llm_catalogue
+    device, workload = catalogue.devices["nvidia-h200-sxm"], catalogue.workloads["llama-2-70b-openorca"]
+    offline = model.estimate(device, workload, Scenario("offline", precision="fp8", count=1))
+    server = model.estimate(device, workload, Scenario("server", precision="fp8", count=1, ttft_target=1e6,
+                                                       tpot_target=1e6))
+    load = defaults.SERVER_LOAD
+    assert server.metrics["batch"] == offline.metrics["batch"]
+    assert server.metrics["output_tokens_per_s"] == pytest.approx(load * offline.metrics["output_tokens_per_s"])
+    assert server.metrics["ttft_s"] == pytest.approx(offline.metrics["ttft_s"] / load)
+    assert server.metrics["tpot_s"] == pytest.approx(offline.metrics["tpot_s"] / load)
+    assert any("loaded to" in line and defaults.DERIVATIONS["SERVER_LOAD"][0] in line for line in server.explain)
 
 
 def test_server_meets_its_targets_and_single_stream_is_one_request(llm_catalogue):

@@ -16,8 +16,15 @@ import chipfit
 from chipfit.transformer import Requests, TokenBudget
 
 _MLPERF_INFERENCE = "MLCommons, MLPerf Inference reference implementation, github.com/mlcommons/inference"
-_LOADGEN_LIMITS = ("MLCommons, mlcommons/inference loadgen/mlperf.conf: llama2-70b.Server.ttft_latency = 2000 and "
-                   "tpot_latency = 200 (ms)")
+
+
+def _loadgen_limits(benchmark: str, ttft_ms: int, tpot_ms: int) -> str:
+    """The source of an MLPerf LLM benchmark's server TTFT and TPOT limits."""
+    return (f"MLCommons, mlcommons/inference loadgen/mlperf.conf: {benchmark}.Server.ttft_latency = {ttft_ms} and "
+            f"tpot_latency = {tpot_ms} (ms)")
+
+
+_LOADGEN_LIMITS = _loadgen_limits("llama2-70b", 2000, 200)
 
 #: MLPerf Inference's request shapes. Means marked unconfirmed were not found stated in a primary
 #: document; the limits (max lengths, sample counts, beams) come from the reference implementations.
@@ -58,7 +65,8 @@ MLPERF_REQUESTS = {
     "mixtral-8x7b-mlperf": (
         "mixtral-8x7b", "Mixtral 8x7B on OpenOrca, GSM8K and MBXP (MLPerf Inference mixtral-8x7b)",
         Requests(input_tokens=427.39, output_tokens=144.84, input_max=2048, output_max=1024,
-                 dataset="OpenOrca + GSM8K + MBXP, 15,000 samples (MLPerf Inference mixtral-8x7b)"),
+                 dataset="OpenOrca + GSM8K + MBXP, 15,000 samples (MLPerf Inference mixtral-8x7b)", ttft_target=2.0,
+                 tpot_target=0.2),
         {"requests": f"{_MLPERF_INFERENCE}, language/mixtral-8x7b/README.md: 'randomly sampling from the validation "
                      "split of 3 datasets, open_orca_gpt4, GSM8k and MBXP. 5K samples from each one', max_new_tokens "
                      "1,024; its 'Accuracy Target': 'tokens_per_sample': 144.84 (the mean output length; "
@@ -67,15 +75,18 @@ MLPERF_REQUESTS = {
                      "percentile 1,006, max 1,948), summed over the input lengths of MLCommons' Mixtral data set "
                      "file as Red Hat PSAP extracted them into github.com/openshift-psap/performance-dashboard, "
                      "mlperf-data/summaries/mixtral-8x7b.csv (commit 67033ba); the same extract's output lengths "
-                     "average 144.84 tokens, MLCommons' own figure, which checks the extract"},
+                     "average 144.84 tokens, MLCommons' own figure, which checks the extract",
+         "requests.ttft_target": _loadgen_limits("mixtral-8x7b", 2000, 200)},
         set()),
     "llama-3.1-405b-mlperf": (
         "llama-3.1-405b", "Llama 3.1 405B, long-context tasks (MLPerf Inference llama3.1-405b)",
         Requests(input_tokens=9400, output_tokens=680, input_max=20000, output_max=2000,
-                 dataset="LongBench, RULER, GovReport and others, 8,313 samples (MLPerf Inference llama3.1-405b)"),
+                 dataset="LongBench, RULER, GovReport and others, 8,313 samples (MLPerf Inference llama3.1-405b)",
+                 ttft_target=6.0, tpot_target=0.175),
         {"requests": "MLCommons, 'Llama 3.1 405B ... MLPerf Inference v5.0' (mlcommons.org/2025/04/llm-inference-v5): "
                      "8,313 samples, inputs up to 20,000 tokens, outputs up to 2,000; mean input 9,400 and output "
-                     "680 tokens unconfirmed"},
+                     "680 tokens unconfirmed",
+         "requests.ttft_target": _loadgen_limits("llama3_1-405b", 6000, 175)},
         {"requests.input_tokens", "requests.output_tokens"}),
 }
 
