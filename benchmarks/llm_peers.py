@@ -96,9 +96,10 @@ _RUNNER = textwrap.dedent('''
                                              num_tokens_to_generate=case["output_tokens"])
                 prefill_s = summary["prefill_latency"]  # the whole batch's prompts
                 step_s = summary["decode_latency"]  # one token for every sequence of the batch
-            # the same continuous-batching accounting chipfit uses, so only the kernel models differ
+            # the same continuous-batching accounting (and server headroom) chipfit uses: only the kernel models differ
             request_s = prefill_s / batch + case["output_tokens"] * case["beams"] * step_s / batch
-            out.append({"id": case["id"], "value": case["replicas"] * case["output_tokens"] / request_s})
+            out.append({"id": case["id"],
+                        "value": case["load"] * case["replicas"] * case["output_tokens"] / request_s})
         except Exception as error:
             out.append({"id": case["id"], "value": None,
                         "why": f"{type(error).__name__}: {str(error)[:120]}"})
@@ -156,6 +157,8 @@ def _fixed_shape_rows():
 
 
 def _case(row, device, workload, result) -> dict:
+    from chipfit.model import defaults
+
     requests = workload.requests
     metrics = result.metrics if result.ok else {}
     split = metrics.get("parallelism") or {"data": 1}
@@ -166,6 +169,8 @@ def _case(row, device, workload, result) -> dict:
         # every tool gets the same split and batch: chipfit's (the submission's, where the row names it);
         # the peers split by tensor parallelism only, so a pipeline's devices join the tensor group
         "count": row.count // split.get("data", 1), "replicas": split.get("data", 1),
+        # a server row keeps the headroom chipfit's serving keeps (defaults.SERVER_LOAD): not a kernel model
+        "load": defaults.SERVER_LOAD if getattr(row, "scenario", "offline") == "server" else 1.0,
         "batch": int(metrics.get("batch") or 64), "beams": requests.beams if requests else 1,
         "input_tokens": int(requests.input_tokens) if requests else 0,
         "output_tokens": int(requests.output_tokens) if requests else 0,

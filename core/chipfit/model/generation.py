@@ -23,7 +23,8 @@ it: weights, the KV cache of ``B`` sequences *to completion* (``I + O`` tokens e
 per device after the split; a step's attention reads each sequence's cache at its mean context
 (``I + O/2``). Beams: ``w`` sequences
 decode per request (the prompt's cache is shared). Offline: the batch and split with the best
-throughput; server: the best within ``ttft_target``/``tpot_target``; single-stream: one request alone.
+throughput; server: the best within ``ttft_target``/``tpot_target`` with the devices kept at the derived
+server load (:func:`under_load`); single-stream: one request alone.
 """
 
 from __future__ import annotations
