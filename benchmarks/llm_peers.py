@@ -2,10 +2,13 @@
 
 Run: ``python benchmarks/llm_peers.py [--venv DIR] [--no-peers]``
 
-For every LLM row of the published record (``core/chipfit/data/published.toml``: MLPerf Inference
-v4.1 and MLPerf Training v4.0 rows of the workloads of ``chipfit_transformer``) it prints the
-published figure, chipfit's estimate and its error, and what GenZ (``genz-llm``) and llm-analysis
-(``llm-analysis``) give on the same case. A second table does the same for NVIDIA's published
+For every LLM row of the published record (``core/chipfit/data/published.toml``: the MLPerf
+Inference, MLPerf Training and paper rows of the workloads of ``chipfit_transformer``, modelled as
+``chipfit validate --published`` models them) it prints the published figure, chipfit's estimate and
+its error, and what GenZ (``genz-llm``) and llm-analysis (``llm-analysis``) give on the same case:
+the same request lengths, batch, split and server headroom as chipfit's, each peer twice, at its own
+defaults (100% of peak compute and bandwidth) and at chipfit's efficiencies for the device (``@eff``;
+GenZ takes one efficiency for both, chipfit's compute one), so that only the kernel models differ. A second table does the same for NVIDIA's published
 TensorRT-LLM throughputs at fixed input/output lengths (``benchmarks/data/trtllm_perf_overview.toml``,
 see ``benchmarks/llm_fixed_shapes.py``): cases whose request lengths are exact, unlike MLPerf's data
 set means, some of which are unconfirmed. The peers are installed from PyPI into a virtual
@@ -34,12 +37,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 #: PyPI distributions of the peers (their own dependencies come with them).
 PEERS = {"genz": "genz-llm", "llm-analysis": "llm-analysis"}
+#: The columns: each peer at its own defaults (ideal: 100% of peak compute and bandwidth), and at chipfit's
+#: efficiencies for the device (``@eff``), so that only the kernel models differ.
+COLUMNS = {"genz": ("genz", ""), "genz@eff": ("genz", "efficiency"),
+           "llm-analysis": ("llm-analysis", ""), "llm-an.@eff": ("llm-analysis", "efficiency")}
 
 #: Datasheet figures the peers are given for each catalogue device: taken from chipfit's catalogue so all
 #: three tools see the same hardware.
 _RUNNER = textwrap.dedent('''
     import json, sys, traceback
     peer = sys.argv[1]
+    # "efficiency": run at chipfit's efficiencies for the device instead of the peer's own ideal defaults
+    at_efficiency = len(sys.argv) > 2 and sys.argv[2] == "efficiency"
     cases = json.load(sys.stdin)
     out = []
     try:
@@ -74,12 +83,14 @@ _RUNNER = textwrap.dedent('''
                 system = {"Flops": case["peak_tflops"], "Memory_size": case["memory_gb"],
                           "Memory_BW": case["bandwidth_gbs"], "ICN": case["interconnect_gbs"], "real_values": True}
                 bits = {"fp8": "fp8", "int8": "int8", "bf16": "bf16", "fp16": "bf16"}[case["precision"]]
+                # GenZ has one efficiency for compute and memory alike (system_eff): chipfit's compute one
+                eff = {"system_eff": case["compute_efficiency"]} if at_efficiency else {}
                 prefill = prefill_moddeling(model=name, batch_size=batch, input_tokens=case["input_tokens"],
-                                            system_name=system, bits=bits, tensor_parallel=tp, debug=False)
+                                            system_name=system, bits=bits, tensor_parallel=tp, debug=False, **eff)
                 decode = decode_moddeling(model=name, batch_size=batch, Bb=case["beams"],
                                           input_tokens=case["input_tokens"] + case["output_tokens"] // 2,
                                           output_tokens=case["output_tokens"], system_name=system, bits=bits,
-                                          tensor_parallel=tp, debug=False)
+                                          tensor_parallel=tp, debug=False, **eff)
                 prefill_s = prefill["Latency"] / 1e3
                 step_s = decode["Latency"] / 1e3
             else:
@@ -91,7 +102,9 @@ _RUNNER = textwrap.dedent('''
                                 peak_i8_TFLOPS=case["peak_tflops"], peak_i4_TFLOPS=2 * case["peak_tflops"],
                                 inter_node_bandwidth_in_GB_per_sec=50)
                 dtype = get_dtype_config_by_name("w8a8e16" if case["precision"] in ("fp8", "int8") else "w16a16e16")
-                analysis = LLMAnalysis(model, gpu, dtype, ParallelismConfig(tp_size=tp))
+                eff = ({"flops_efficiency": case["compute_efficiency"],
+                        "hbm_memory_efficiency": case["memory_efficiency"]} if at_efficiency else {})
+                analysis = LLMAnalysis(model, gpu, dtype, ParallelismConfig(tp_size=tp), **eff)
                 summary = analysis.inference(batch_size_per_gpu=batch, seq_len=case["input_tokens"],
                                              num_tokens_to_generate=case["output_tokens"])
                 prefill_s = summary["prefill_latency"]  # the whole batch's prompts
@@ -140,6 +153,7 @@ class FixedShapeRow:
     value: float
     metric: str = "output_tokens_per_s"
     precision: str = "fp8"
+    scenario: str = "offline"
 
 
 def _fixed_shape_rows():
@@ -159,6 +173,8 @@ def _fixed_shape_rows():
 def _case(row, device, workload, result) -> dict:
     from chipfit.model import defaults
 
+    efficiency, _ = defaults.efficiency_for(defaults.training_defaults(device) or device
+                                            if row.metric == "time_to_train_s" else device)
     requests = workload.requests
     metrics = result.metrics if result.ok else {}
     split = metrics.get("parallelism") or {"data": 1}
@@ -170,7 +186,8 @@ def _case(row, device, workload, result) -> dict:
         # the peers split by tensor parallelism only, so a pipeline's devices join the tensor group
         "count": row.count // split.get("data", 1), "replicas": split.get("data", 1),
         # a server row keeps the headroom chipfit's serving keeps (defaults.SERVER_LOAD): not a kernel model
-        "load": defaults.SERVER_LOAD if getattr(row, "scenario", "offline") == "server" else 1.0,
+        "load": defaults.SERVER_LOAD if row.scenario == "server" else 1.0,
+        "compute_efficiency": efficiency.compute, "memory_efficiency": efficiency.memory,
         "batch": int(metrics.get("batch") or 64), "beams": requests.beams if requests else 1,
         "input_tokens": int(requests.input_tokens) if requests else 0,
         "output_tokens": int(requests.output_tokens) if requests else 0,
@@ -198,8 +215,8 @@ def _ensure_venv(folder: Path, distribution: str) -> tuple[Path | None, str]:
     return python, ""
 
 
-def _run_peer(python: Path, peer: str, cases: list[dict]) -> tuple[dict[str, float | None], str]:
-    done = subprocess.run([str(python), "-c", _RUNNER, peer], input=json.dumps(cases), capture_output=True,
+def _run_peer(python: Path, peer: str, cases: list[dict], mode: str = "") -> tuple[dict[str, float | None], str]:
+    done = subprocess.run([str(python), "-c", _RUNNER, peer, mode], input=json.dumps(cases), capture_output=True,
                           text=True, timeout=1800)
     last = (done.stdout.strip().splitlines() or [""])[-1]
     try:
@@ -233,14 +250,17 @@ def main(argv=None) -> int:
     notes = []
     if not args.no_peers:
         cases = [_case(row, device, workload, result) for row, device, workload, result, _ in everything]
+        pythons = {}
         for peer, distribution in PEERS.items():
-            python, why = _ensure_venv(Path(args.venv) / peer, distribution)
-            if python is None:
+            pythons[peer], why = _ensure_venv(Path(args.venv) / peer, distribution)
+            if pythons[peer] is None:
                 notes.append(f"{peer}: {why}")
+        for column, (peer, mode) in COLUMNS.items():
+            if pythons.get(peer) is None:
                 continue
-            values, why = _run_peer(python, peer, cases)
-            peers[peer] = values
-            if why:
+            values, why = _run_peer(pythons[peer], peer, cases, mode)
+            peers[column] = values
+            if why and not mode:
                 notes.append(f"{peer}: {why}")
     for title, rows in tables.items():
         print(f"On {title}:")
@@ -255,12 +275,12 @@ def main(argv=None) -> int:
 
 def _print_table(rows, peers) -> None:
     header = f"{'published row':48} {'metric':20} {'published':>11} {'chipfit':>11} {'error':>7}" + "".join(
-        f" {peer:>12}" for peer in PEERS)
+        f" {peer:>12}" for peer in COLUMNS)
     print(header)
     print("-" * len(header))
     for row, _, _, result, predicted in rows:
         error = f"{(predicted - row.value) / row.value:+.0%}" if predicted else "n/a"
-        cells = "".join(f" {_fmt(peers.get(peer, {}).get(row.id)):>12}" for peer in PEERS)
+        cells = "".join(f" {_fmt(peers.get(peer, {}).get(row.id)):>12}" for peer in COLUMNS)
         print(f"{row.id:48} {row.metric:20} {_fmt(row.value):>11} {_fmt(predicted):>11} {error:>7}{cells}"
               + ("" if result.ok else f"  ({result.reason[:60]})"))
     print()
@@ -269,7 +289,7 @@ def _print_table(rows, peers) -> None:
 
 def _print_summary(rows, peers) -> None:
     print(f"geometric-mean absolute error: chipfit {_geomean_error((p, r.value) for r, _, _, _, p in rows)}")
-    for peer in PEERS:
+    for peer in COLUMNS:
         answered = [(r, p) for r, _, _, _, p in rows if peers.get(peer, {}).get(r.id)]
         print(f"  on the rows {peer} answered: {peer} "
               f"{_geomean_error((peers[peer][r.id], r.value) for r, _ in answered)}, chipfit "

@@ -26,10 +26,7 @@ from chipfit.plugins import get_plugin_manager
 
 def _set(name: str, value: float) -> None:
     setattr(defaults, name, value)
-    defaults.DEFAULT_EFFICIENCY.clear()
-    defaults.DEFAULT_EFFICIENCY.update(defaults.default_efficiencies())
-    defaults.DEFAULT_TRAINING_EFFICIENCY.clear()
-    defaults.DEFAULT_TRAINING_EFFICIENCY.update(defaults.default_training_efficiencies())
+    defaults.refresh()
 
 
 def _predicted(catalogue, pm, row) -> float:
@@ -42,7 +39,7 @@ def _predicted(catalogue, pm, row) -> float:
 def derive(catalogue, pm, name: str, row, low: float = 0.01, high: float = 1.0, steps: int = 40) -> float:
     """The value of parameter ``name`` in [low, high] at which the model's prediction of ``row`` equals
     the published value (rates grow and times shrink with every parameter derived here)."""
-    slower = row.metric.endswith("_s")  # a time: the prediction falls as the parameter grows
+    slower = published.METRICS[row.metric] == "s"  # a time: the prediction falls as the parameter grows
     for _ in range(steps):
         middle = (low + high) / 2
         _set(name, middle)

@@ -261,6 +261,7 @@ def test_a_row_may_name_the_split_its_submission_ran(tmp_path):
     ("tensor_parallel = 0", "tensor_parallel", "at least 1"),
     ("pipeline_parallel = -2", "pipeline_parallel", "at least 1"),
     ("tensor_parallel = 3", "tensor_parallel", "does not divide"),
+    ("pipeline_parallel = 3", "pipeline_parallel", "does not divide"),
 ])
 def test_a_bad_split_names_the_row_and_field(tmp_path, line, field, says):
     text = _second_row(value=f"value = 1000.0\n{line}")

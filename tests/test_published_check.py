@@ -115,4 +115,15 @@ def test_language_model_rows_are_summarised_apart(tmp_path, catalogue, pm):
     assert [c.language_model for c in checked] == [False, True]
     sums = published_check.summaries(checked)
     assert sums["all"].count == 2 and sums["language_models"].count == 1
-    assert "language models: 1 rows" in published_check.report(checked, catalogue)
+    assert "language models, held out: 1 rows" in published_check.report(checked, catalogue)
+
+
+def test_the_language_model_summary_leaves_out_derived_rows_and_flags_unchecked_ones(tmp_path, catalogue, pm,
+                                                                                    monkeypatch):
+    second = LLM_ROW.replace('id = "row-one"', 'id = "row-two"')
+    unchecked = LLM_ROW.replace('id = "row-one"', 'id = "row-three"').replace('device = "nvidia-h100-sxm5"',
+                                                                               'device = "acme-nothing"')
+    monkeypatch.setattr("chipfit.model.defaults.DERIVED_FROM", frozenset({"row-one"}))
+    checked = published_check.check(catalogue, pm, _rows(tmp_path, LLM_ROW + second + unchecked))
+    assert [c.language_model for c in checked] == [True, True, True] and checked[2].predicted is None
+    assert published_check.summaries(checked)["language_models"].count == 1

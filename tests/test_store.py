@@ -258,12 +258,29 @@ def test_a_malformed_export_imports_nothing_and_names_the_place(tmp_path):
     (lambda entry: entry.update(uid=""), r"export\.json: runs\[0\].*uid must not be empty"),
     (lambda entry: entry.update(uid=7), r"export\.json: runs\[0\]\.uid: expected text"),
     (lambda entry: entry.update(finished="yes"), r"export\.json: runs\[0\]\.finished"),
+    (lambda entry: entry.update(command=None), r"export\.json: runs\[0\]\.command: expected text"),
+    (lambda entry: entry.update(saved=None), r"export\.json: runs\[0\]\.saved: expected text"),
 ])
 def test_a_malformed_run_entry_names_the_run_and_field(tmp_path, change, says):
     with Store(tmp_path / "a.sqlite") as store:
         store.save(_report("one"), command="x")
         exported = store.export()
     change(exported["runs"][0])
+    with Store(tmp_path / "b.sqlite") as store:
+        with pytest.raises(StoreError, match=says):
+            store.import_runs(exported, where="export.json")
+        assert store.runs() == []
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda data: data.pop("runs"), r"export\.json: missing 'runs'"),
+    (lambda data: data.update(runs=5), r"export\.json: runs: expected a list"),
+])
+def test_an_export_without_a_list_of_runs_is_refused(tmp_path, change, says):
+    with Store(tmp_path / "a.sqlite") as store:
+        store.save(_report("one"), command="x")
+        exported = store.export()
+    change(exported)
     with Store(tmp_path / "b.sqlite") as store:
         with pytest.raises(StoreError, match=says):
             store.import_runs(exported, where="export.json")

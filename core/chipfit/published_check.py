@@ -98,32 +98,36 @@ def check(catalogue: Catalogue, pm: pluggy.PluginManager,
     out = []
     for row in load() if rows is None else rows:
         derived = row.id in DERIVED_FROM
+        known = catalogue.workloads.get(row.workload)
+        language_model = known is not None and known.transformer is not None
         modelled = model_row(catalogue, pm, row)
         if isinstance(modelled, str):
-            out.append(Checked(row, reason=modelled, derived_from=derived))
+            out.append(Checked(row, reason=modelled, derived_from=derived, language_model=language_model))
             continue
-        workload, result = modelled
+        _, result = modelled
         value = result.metrics.get(row.metric) if result.ok else None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             reason = result.reason if not result.ok else f"the model gives no {row.metric}"
-            out.append(Checked(row, reason=f"{result.status}: {reason}", derived_from=derived))
+            out.append(Checked(row, reason=f"{result.status}: {reason}", derived_from=derived,
+                               language_model=language_model))
             continue
         parallelism = result.metrics.get("parallelism") if isinstance(result.metrics.get("parallelism"), dict) else None
         out.append(Checked(row, float(value), parallelism=parallelism, derived_from=derived,
-                           language_model=workload.transformer is not None))
+                           language_model=language_model))
     return out
 
 
 def summaries(checked: list[Checked]) -> dict[str, ErrorSummary | None]:
     """Error summaries: ``all`` checked rows, ``held_out`` (not used to derive a default), ``derived_from``
-    (used), ``language_models`` (rows of a language-model workload: generation, LoRA fine-tuning,
-    pre-training), and one per benchmark (``benchmark:NAME``)."""
+    (used), ``language_models`` (the held-out rows of a language-model workload: generation, LoRA
+    fine-tuning, pre-training), and one per benchmark (``benchmark:NAME``)."""
     done = [c for c in checked if c.predicted is not None]
     out = {
         "all": summarize((c.predicted, c.row.value) for c in done),
         "held_out": summarize((c.predicted, c.row.value) for c in done if not c.derived_from),
         "derived_from": summarize((c.predicted, c.row.value) for c in done if c.derived_from),
-        "language_models": summarize((c.predicted, c.row.value) for c in done if c.language_model),
+        "language_models": summarize((c.predicted, c.row.value) for c in done
+                                     if c.language_model and not c.derived_from),
     }
     for benchmark in sorted({c.row.benchmark for c in done}):
         out[f"benchmark:{benchmark}"] = summarize((c.predicted, c.row.value) for c in done
@@ -190,7 +194,7 @@ def report(checked: list[Checked], catalogue: Catalogue) -> str:
               _summary_line("all", sums["all"]),
               _summary_line("held out (no *)", sums["held_out"]),
               _summary_line("derived from (*)", sums["derived_from"]),
-              _summary_line("language models", sums["language_models"])]
+              _summary_line("language models, held out", sums["language_models"])]
     lines += [_summary_line(f"  {key.split(':', 1)[1]}", value) for key, value in sums.items()
               if key.startswith("benchmark:")]
     cover = coverage(checked, catalogue)

@@ -27,7 +27,8 @@ def _loadgen_limits(benchmark: str, ttft_ms: int, tpot_ms: int) -> str:
 _LOADGEN_LIMITS = _loadgen_limits("llama2-70b", 2000, 200)
 
 #: MLPerf Inference's request shapes. Means marked unconfirmed were not found stated in a primary
-#: document; the limits (max lengths, sample counts, beams) come from the reference implementations.
+#: document (the prompt means are derived from a third party's extract of MLCommons' data set files, the
+#: sources say how); the limits (max lengths, sample counts, beams) come from the reference implementations.
 MLPERF_REQUESTS = {
     "llama-2-70b-openorca": (
         "llama-2-70b", "Llama 2 70B on OpenOrca (MLPerf Inference llama2-70b)",
@@ -49,9 +50,9 @@ MLPERF_REQUESTS = {
                      "copies tok_input_length and tok_output_length). The extract has the file's 24,576 rows and no "
                      "prompt of 1,024 tokens or more, as processorca.py keeps; its output column (the GPT-4 answers "
                      "of OpenOrca, mean 218.9) is not the 294.45 tokens Llama 2 itself generates, which is the mean "
-                     "used here.",
+                     "used here. Unconfirmed: a third party's extract, not MLCommons' file read here",
          "requests.ttft_target": _LOADGEN_LIMITS},
-        set()),
+        {"requests.input_tokens"}),
     "gpt-j-6b-cnndm": (
         "gpt-j-6b", "GPT-J 6B on CNN/DailyMail (MLPerf Inference gptj)",
         Requests(input_tokens=775, output_tokens=63, beams=4, input_max=1919, output_max=128,
@@ -74,10 +75,12 @@ MLPERF_REQUESTS = {
                      "mean is derived: 6,410,905 prompt tokens / 15,000 samples = 427.39 tokens (median 283, 95th "
                      "percentile 1,006, max 1,948), summed over the input lengths of MLCommons' Mixtral data set "
                      "file as Red Hat PSAP extracted them into github.com/openshift-psap/performance-dashboard, "
-                     "mlperf-data/summaries/mixtral-8x7b.csv (commit 67033ba); the same extract's output lengths "
-                     "average 144.84 tokens, MLCommons' own figure, which checks the extract",
+                     "mlperf-data/summaries/mixtral-8x7b.csv (commit 67033ba; the generate_dataset_summaries.py stored "
+                     "there has no Mixtral processor, so how it was extracted is not shown); the same extract's "
+                     "output lengths average 144.84 tokens, MLCommons' own figure, which checks it. Unconfirmed: "
+                     "a third party's extract, not MLCommons' file",
          "requests.ttft_target": _loadgen_limits("mixtral-8x7b", 2000, 200)},
-        set()),
+        {"requests.input_tokens"}),
     "llama-3.1-405b-mlperf": (
         "llama-3.1-405b", "Llama 3.1 405B, long-context tasks (MLPerf Inference llama3.1-405b)",
         Requests(input_tokens=9428.64, output_tokens=684.68, input_max=20000, output_max=2000,
@@ -91,9 +94,10 @@ MLPERF_REQUESTS = {
                      "MLCommons' data set file as Red Hat PSAP extracted them into "
                      "github.com/openshift-psap/performance-dashboard, mlperf-data/summaries/llama3-1-405b.csv "
                      "(commit 739352b); the same extract's output lengths average 684.68 tokens, MLCommons' own "
-                     "figure, which checks the extract",
+                     "figure, which checks it. The input mean is unconfirmed: a third party's extract, not "
+                     "MLCommons' file",
          "requests.ttft_target": _loadgen_limits("llama3_1-405b", 6000, 175)},
-        set()),
+        {"requests.input_tokens"}),
 }
 
 #: MLPerf's per-sample server latency where a benchmark bounds the whole request (seconds).

@@ -26,6 +26,10 @@ DERIVATIONS = {
                               "compute efficiency of ASICs in training (every class and precision): 1,024 TPU "
                               "v5p training GPT-3 175B with INT8 matmuls (AQT), as a share of an INT8 peak "
                               "(918 Tops/s) that is itself unconfirmed"),
+    "AMD_GPU_COMPUTE": ("v5.0-amd-8xmi325x-llama2-70b-99.9-offline",
+                        "compute efficiency of AMD Instinct GPUs and APUs (every class and precision): AMD's own "
+                        "8x MI325X Llama 2 70B offline, FP8, vLLM on ROCm; GPU_COMPUTE, from an NVIDIA TensorRT row, "
+                        "made every AMD row optimistic, inference and training alike"),
     "ASIC_INFERENCE_COMPUTE": (("coral-usb-edgetpu-mobilenet-v1-latency", "coral-usb-edgetpu-inception-v1-latency"),
                                "compute efficiency of ASICs in inference (every class and precision), and the "
                                "Coral's invocation_overhead_us: slope and intercept of Coral's own benchmark "
@@ -52,6 +56,11 @@ TRAINING_EFFICIENCY = 0.561
 #: separately all land here: a training figure, used only on the training paths (LLM training, and
 #: training of counted graphs, where it replaces inference's efficiency x TRAINING_EFFICIENCY).
 ASIC_TRAINING_COMPUTE = 0.205
+#: AMD Instinct compute efficiency: AMD's 8x MI325X Llama 2 70B offline, MLPerf Inference v5.0, 33,928 tokens/s
+#: published (FP8, eight single-GPU copies, vLLM 0.6.5 on ROCm 6.3.1). Of the MI325X's FP8 peak, 2.61 Pops/s,
+#: which its datasheet marks unconfirmed (the MI300X's, the same compute die, is AMD's own figure). Held out:
+#: AMD's server row, MangoBoost's MI300X rows, AMD's Mixtral rows and the MI300X/MI325X LoRA training rows.
+AMD_GPU_COMPUTE = 0.414
 #: ASIC compute efficiency in inference: Coral's Edge TPU table, MobileNet v1 2.4 ms and Inception v1
 #: 3.4 ms, against the model's kernels of both (1.15 and 3.19 Gops, weights resident in the 8 MB
 #: cache): the efficiency at which the model's Inception-minus-MobileNet gap is the published 1.0 ms;
@@ -59,6 +68,12 @@ ASIC_TRAINING_COMPUTE = 0.205
 #: inference rows in the catalogue, so the one evidence for edge and data-centre ASICs alike (InferX,
 #: TPUs serving); a single edge chip's figure, so a labelled extrapolation for the others.
 ASIC_INFERENCE_COMPUTE = 0.512
+
+
+def server_load_note() -> str:
+    """The explanation line's head for a server row: the load the devices are kept at, and where it comes from."""
+    return (f"server: devices loaded to {SERVER_LOAD:.3g} of capacity (Poisson arrivals leave headroom for the "
+            f"latency tail; derived from {DERIVATIONS['SERVER_LOAD'][0]})")
 
 
 def _efficiency(compute: float, memory: float, overhead_s: float, origin: str) -> Efficiency:
@@ -90,6 +105,15 @@ def default_efficiencies() -> dict[Kind, Efficiency]:
     }
 
 
+def default_vendor_efficiencies() -> dict[tuple[str, Kind], Efficiency]:
+    """Defaults for one vendor's devices of a kind, where a published row of that vendor derives its own
+    (keyed by the lower-cased ``Device.vendor`` and the kind): AMD Instinct GPUs and APUs, from
+    :data:`AMD_GPU_COMPUTE`. A device's own ``efficiency`` still comes first."""
+    origin = f"derived from {DERIVATIONS['AMD_GPU_COMPUTE'][0]}"
+    return {("amd", Kind.GPU): _efficiency(AMD_GPU_COMPUTE, 0.8, 5e-6, origin),
+            ("amd", Kind.APU): _efficiency(AMD_GPU_COMPUTE, 0.8, 5e-6, f"as AMD GPUs, {origin}")}
+
+
 def default_training_efficiencies() -> dict[Kind, Efficiency]:
     """The kinds whose training has its own derived default (an absolute training efficiency, not a share
     of inference's): ASICs, from :data:`ASIC_TRAINING_COMPUTE`. Other kinds train at their inference
@@ -103,6 +127,16 @@ def default_training_efficiencies() -> dict[Kind, Efficiency]:
 DEFAULT_EFFICIENCY = default_efficiencies()
 #: The default training efficiencies by kind, where a kind has one (see :func:`default_training_efficiencies`).
 DEFAULT_TRAINING_EFFICIENCY = default_training_efficiencies()
+#: The defaults of one vendor's devices of a kind (see :func:`default_vendor_efficiencies`).
+DEFAULT_VENDOR_EFFICIENCY = default_vendor_efficiencies()
+
+
+def refresh() -> None:
+    """Rebuild the default tables from the parameters (after a derivation sets one: ``benchmarks/published.py``)."""
+    for table, build in ((DEFAULT_EFFICIENCY, default_efficiencies), (DEFAULT_TRAINING_EFFICIENCY,
+                         default_training_efficiencies), (DEFAULT_VENDOR_EFFICIENCY, default_vendor_efficiencies)):
+        table.clear()
+        table.update(build())
 
 #: The largest batch the offline and server scenarios try (powers of two up to this); the search stops
 #: earlier at the memory limit, the latency target, or when doubling the batch gains under
@@ -144,6 +178,9 @@ def efficiency_for(device: Device) -> tuple[Efficiency, str]:
     """The efficiencies the model uses for a device, and where they came from."""
     if device.efficiency is not None:
         return device.efficiency, device.efficiency.origin or "device plugin"
+    vendor = DEFAULT_VENDOR_EFFICIENCY.get((device.vendor.lower(), device.kind))
+    if vendor is not None:
+        return vendor, f"default for {device.vendor} {device.kind}: {vendor.origin}"
     efficiency = DEFAULT_EFFICIENCY[device.kind]
     return efficiency, f"default for kind {device.kind}: {efficiency.origin}"
 

@@ -355,9 +355,8 @@ def estimate_generation(device: Device, workload: Workload, scenario: Scenario, 
         f"a request is in flight {duration(latency)}"
         if not single else f"one request alone: {duration(latency)} = TTFT + {requests.output_tokens - 1:g} x TPOT",
     ]
-    if scenario.kind is ScenarioKind.SERVER:
-        explain.insert(-2, f"server: devices loaded to {defaults.SERVER_LOAD:.3g} of capacity (Poisson arrivals leave "
-                           f"headroom for the latency tail; derived from {defaults.DERIVATIONS['SERVER_LOAD'][0]}): "
-                           f"every time here (prefill, step, TTFT, TPOT) is an unloaded device's / {defaults.SERVER_LOAD:.3g}")
+    if scenario.kind is ScenarioKind.SERVER:  # before the times it stretches
+        explain.insert(-3, f"{defaults.server_load_note()}: every time below (prefill, step, TTFT, TPOT) is an "
+                           f"unloaded device's / {defaults.SERVER_LOAD:.3g}")
     return Result(device.id, workload.id, scenario, _source(device), Status.OK, metrics, explain=tuple(explain))
 

@@ -210,9 +210,7 @@ def _inference(device: Device, workload: Workload, scenario: Scenario, precision
             + f"; throughput = {split.data} x {batch} / {duration(plan.latency_s / split.pipeline)}"
             + f" = {si_number(plan.throughput, 'samples/s')}")
     if scenario.kind is ScenarioKind.SERVER:
-        explain.append(f"server: devices loaded to {defaults.SERVER_LOAD:.3g} of capacity (Poisson arrivals leave "
-                       f"headroom for the latency tail; derived from {defaults.DERIVATIONS['SERVER_LOAD'][0]}): "
-                       f"a batch's time {duration(plan.cost.time_s + plan.communication_s)} / "
+        explain.append(f"{defaults.server_load_note()}: a batch's time {duration(plan.cost.time_s + plan.communication_s)} / "
                        f"{defaults.SERVER_LOAD:.3g} = {duration(plan.latency_s)}")
     if target is not None:
         required = ops_per_sample / target
