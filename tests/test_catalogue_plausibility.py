@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
 from hypothesis import given, strategies as st
 
 from chipfit.checks import OPS_PER_WATT, check_datasheet, check_device

@@ -172,7 +172,6 @@ def test_a_spec_of_any_shape_is_read_or_refused_naming_the_file(top, group):
 
 def _small_model_bytes() -> bytes:
     import numpy as np
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"), helper.make_node("Relu", ["h"], ["y"], name="r")]

@@ -12,7 +12,7 @@ import pytest
 import chipfit
 from chipfit import Operator, Result, Scenario, Workload, hookspecs
 from chipfit.catalogue import call_first, collect
-from chipfit.metrics import DerivedMetric, Metric
+from chipfit.metrics import Metric
 from chipfit.render import Renderer
 from chipfit.cells import estimate_cell
 from support import TWO_GPUS, assert_clean

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import textwrap
 
-import attrs
 
 from chipfit import published, published_check
 from test_published import GOOD_ROW, TRAINING_ROW

@@ -26,13 +26,16 @@ import functools
 import json
 import math
 from collections.abc import Mapping, Sequence, Set
-from typing import Any, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import attrs
 
 from chipfit.errors import ChipfitError
 from chipfit.frozen import FrozenDict, kind_name, thaw
 from chipfit.records import ClaimCheck, Report, Result, Scenario, ScenarioKind
+
+if TYPE_CHECKING:
+    import cattrs
 
 # cattrs is imported when the converter is first made (:func:`_wire`): renderers import this module,
 # and ``chipfit --help`` should not pay for cattrs
