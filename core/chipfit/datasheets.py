@@ -154,12 +154,12 @@ def _field(key: str) -> str:
 
 
 def load_devices(path: str | Path) -> list[Device]:
-    """Read a datasheet file into devices.
+    """Read a datasheet file into devices (its parsed TOML cached by its text: :mod:`chipfit.tomlcache`).
 
     :raises SpecError: naming the file, the line and the key, for bad TOML, an unknown key, a
         wrong type, a missing figure or a figure a device rejects (negative, unknown precision…).
     """
-    text, data = tomlfile.read(path)
+    text, data = tomlfile.read(path, cache=True)
     sheet = tomlfile.structure(data, DatasheetFile, text=text, where=str(path))
     devices = []
     first: dict[str, int] = {}

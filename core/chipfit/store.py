@@ -104,11 +104,13 @@ class StoredRun:
 
 
 def default_path() -> Path:
-    """Where runs are saved unless told otherwise: ``CHIPFIT_STORE``, else the data dir's ``runs.sqlite``."""
+    """Where runs are saved unless told otherwise: ``CHIPFIT_STORE``, else the data folder's ``runs.sqlite``
+    (:func:`chipfit.paths.data_dir`)."""
     if os.environ.get("CHIPFIT_STORE"):
         return Path(os.environ["CHIPFIT_STORE"])
-    data = os.environ.get("CHIPFIT_DATA_DIR") or Path.home() / ".local" / "share" / "chipfit"
-    return Path(data) / "runs.sqlite"
+    from chipfit.paths import data_dir
+
+    return data_dir() / "runs.sqlite"
 
 
 def _now() -> str:

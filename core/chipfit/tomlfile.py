@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,9 +62,11 @@ def _strings(value: Any, _type: type) -> list[str]:
 _converter.register_structure_hook_func(lambda type_: type_ == list[str], _strings)
 
 
-def read(path: str | Path) -> tuple[str, dict[str, Any]]:
+def read(path: str | Path, *, cache: bool = False) -> tuple[str, dict[str, Any]]:
     """Read a TOML file: its text and its parsed tables.
 
+    :param cache: keep the parsed tables in the cache folder, and take them from there when the file's
+        text is the same (:mod:`chipfit.tomlcache`): for files read by every command (datasheets).
     :raises SpecError: the file cannot be read, or is not valid TOML (naming line and column).
     """
     path = Path(path)
@@ -74,11 +75,17 @@ def read(path: str | Path) -> tuple[str, dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"cannot read file: {error.strerror if isinstance(error, OSError) else error}",
                         path=str(path)) from None
+    if cache:
+        from chipfit import tomlcache
+
+        return text, tomlcache.parse(path, text, lambda text: parse(text, str(path)))
     return text, parse(text, str(path))
 
 
 def parse(text: str, where: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error becomes a :class:`SpecError` with its line."""
+    import tomllib  # here, not at import: a cached datasheet needs no parser
+
     try:
         return tomllib.loads(text)
     except RecursionError:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from chipfit.paths import cache_dir, data_dir, write_atomically
 from chipfit.records import Device, Efficiency
 
 DEVICE_ID = "localhost-cpu"
@@ -25,17 +25,8 @@ DEVICE_ID = "localhost-cpu"
 GENERAL_IPC = 1.5
 
 
-def data_dir() -> Path:
-    """Where calibration profiles are kept."""
-    return Path(os.environ.get("CHIPFIT_DATA_DIR") or Path.home() / ".local" / "share" / "chipfit")
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit")
-
-
 def profile_path(machine: str) -> Path:
-    """The calibration profile file of a machine."""
+    """The calibration profile file of a machine (in the data folder, :func:`chipfit.paths.data_dir`)."""
     return data_dir() / "calibration" / f"{machine}.json"
 
 
@@ -49,17 +40,12 @@ def load_profile(machine: str) -> dict[str, Any] | None:
 
 def save_profile(machine: str, profile: dict[str, Any]) -> Path:
     """Write a calibration profile (atomically); return its path."""
-    path = profile_path(machine)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(profile, indent=2))
-    temporary.replace(path)
-    return path
+    return write_atomically(profile_path(machine), json.dumps(profile, indent=2))
 
 
 def measured_path(machine: str) -> Path:
-    """Where this machine's measured figures (STREAM) are cached: the user's cache dir (``CHIPFIT_CACHE_DIR``)."""
-    return _cache_dir() / f"measured-{machine}.json"
+    """Where this machine's measured figures (STREAM) are cached: the cache folder (:func:`chipfit.paths.cache_dir`)."""
+    return cache_dir() / f"measured-{machine}.json"
 
 
 def load_measured(machine: str) -> dict[str, Any] | None:
@@ -90,14 +76,10 @@ def measure_figures(machine: str, *, budget_s: float = 0.3) -> dict[str, Any]:
         "array_bytes": 8 * results["triad"].size,
         "load": watch.stop(),
     }
-    path = measured_path(machine)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(figures, indent=2))
-        temporary.replace(path)
+        write_atomically(measured_path(machine), json.dumps(figures, indent=2))
     except OSError:
-        pass
+        pass  # an unwritable cache: measured again next time
     return figures
 
 
@@ -186,7 +168,8 @@ def local_cpu(profile: dict[str, Any] | None = None, *, machine: str | None = No
                                       f"(assumed, as for the catalogue's CPUs) = {general / 1e9:.1f} G ops/s")
     sources = {
         "memory_bandwidth": how,
-        "memory_capacity": "psutil.virtual_memory().total on this machine",
+        "memory_capacity": "total physical memory on this machine (POSIX sysconf: SC_PHYS_PAGES x SC_PAGE_SIZE; "
+                           "psutil.virtual_memory().total where there is no sysconf)",
         "on_chip_memory": f"this process's share of the last-level cache (sysfs on this machine): {on_chip_how}",
         "capabilities": "a general-purpose CPU runs training, inference and a compiler",
     }

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 
+from chipfit.paths import cache_dir, write_atomically
 from chipfit.records import Operator, Workload
 
 _HERE = Path(__file__).parent
@@ -145,10 +145,6 @@ def _cache_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit")
-
-
 def _count_all() -> dict[str, dict]:
     from chipfit_onnx.counting import count_graph
 
@@ -179,7 +175,7 @@ def _well_formed(cached) -> bool:
 def counts() -> dict[str, dict]:
     """Every reference model's count, from the disk cache when it is current."""
     key = _cache_key()
-    path = _cache_dir() / f"onnx-references-{key}.json"
+    path = cache_dir() / f"onnx-references-{key}.json"
     try:
         cached = json.loads(path.read_text())
         if _well_formed(cached):
@@ -188,10 +184,7 @@ def counts() -> dict[str, dict]:
         pass
     counted = _count_all()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(counted))
-        temporary.replace(path)
+        write_atomically(path, json.dumps(counted))
     except OSError:
         pass  # a read-only home still gets its workloads, counted each time
     return counted

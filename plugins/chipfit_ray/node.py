@@ -9,7 +9,6 @@ each row carries the node's environment back to the driver.
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from chipfit.paths import cache_dir, write_atomically
 from chipfit.records import Device, Result, Scenario, Source, Status, Workload, graph_locator, split_locator
 
 _loaded: dict[str, Any] = {}
@@ -84,13 +84,9 @@ def _model_file(workload: Workload, model: bytes | None) -> Workload:
         return workload
     target, dims = split_locator(workload.graph)
     digest = hashlib.sha256(model).hexdigest()[:24]
-    folder = Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit") / "fleet"
-    path = folder / f"{digest}-{Path(target).name}"
+    path = cache_dir() / "fleet" / f"{digest}-{Path(target).name}"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(model)
-        temporary.replace(path)
+        write_atomically(path, model)
     return attrs.evolve(workload, graph=graph_locator(str(path), dims))
 
 
