@@ -26,6 +26,17 @@ DESIGN_METRICS = (
 )
 
 
+def cpu_described_without_psutil() -> bool:
+    """Whether this machine's /proc and /sys answer every question chipfit_localhost.detect asks psutil
+    (Linux with sysfs topology and a clock in cpufreq or /proc/cpuinfo): then detection never imports it."""
+    import sys
+
+    from chipfit_localhost import detect
+
+    return (sys.platform == "linux" and detect._physical_cores_sysfs() is not None
+            and bool(detect._max_hz_sysfs() or detect._proc_cpuinfo().get("cpu mhz")))
+
+
 def assert_clean(result) -> None:
     """No Python exception escaped the command (only a deliberate exit) and no traceback shows."""
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

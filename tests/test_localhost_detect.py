@@ -16,6 +16,7 @@ import pytest
 from chipfit_localhost import detect
 from chipfit_localhost.detect import CpuInfo, GpuInfo, compute_cores, cpu_peaks, detect_cpu, detect_gpus, machine_key
 from chipfit_localhost.timing import Samples, _median_ci_rank, measure
+from support import cpu_described_without_psutil
 
 
 def make_cpu(**changes) -> CpuInfo:
@@ -58,6 +59,36 @@ def test_detect_cpu_survives_no_sources(monkeypatch):
     cpu = detect_cpu()
     assert cpu.brand == "" and cpu.logical_cores >= 1 and cpu.memory_bytes >= 0
     assert machine_key(cpu)  # still a usable key
+
+
+_LINUX_SOURCES = cpu_described_without_psutil()
+
+
+@pytest.mark.skipif(not _LINUX_SOURCES, reason="needs Linux sysfs topology and a clock in cpufreq or /proc/cpuinfo")
+def test_detect_cpu_on_linux_needs_no_psutil(monkeypatch):
+    def no_psutil():
+        raise AssertionError("psutil was asked (about 8 ms to import) where /proc and /sys answer")
+
+    monkeypatch.setattr(detect, "_psutil", no_psutil)
+    cpu = detect_cpu()
+    assert cpu.physical_cores >= 1 and cpu.memory_bytes > 0 and cpu.max_hz > 0
+
+
+@pytest.mark.skipif(not _LINUX_SOURCES, reason="needs Linux sysfs topology and a clock in cpufreq or /proc/cpuinfo")
+def test_the_standard_library_and_sysfs_agree_with_psutil():
+    psutil = pytest.importorskip("psutil")
+    assert detect._physical_cores_sysfs() == psutil.cpu_count(logical=False)
+    assert detect._memory_bytes() == psutil.virtual_memory().total
+    assert detect_cpu().logical_cores == psutil.cpu_count(logical=True)
+
+
+def test_psutil_answers_what_sysfs_and_sysconf_do_not(monkeypatch):
+    psutil = pytest.importorskip("psutil")  # imported before sysconf is broken below (psutil reads it at import)
+    monkeypatch.setattr(detect, "_physical_cores_sysfs", lambda: None)
+    monkeypatch.setattr(detect.os, "sysconf", lambda name: (_ for _ in ()).throw(ValueError(name)))
+    cpu = detect_cpu()
+    assert cpu.physical_cores == min(psutil.cpu_count(logical=False), cpu.logical_cores)
+    assert cpu.memory_bytes == psutil.virtual_memory().total
 
 
 def test_cpu_peaks_here_show_cores_and_clock():

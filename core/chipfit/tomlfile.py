@@ -3,7 +3,9 @@
 
 One private cattrs converter serves every file chipfit reads (comparison specs, datasheets):
 extra keys are forbidden, numbers must be numbers (``true`` is not a batch size), and each
-error is traced back from its path (``groups[1].precision``) to the line that holds it.
+error is traced back from its path (``groups[1].precision``) to the line that holds it. tomllib and
+cattrs are imported, and the converter built, on first use: a command whose datasheets come from
+the cache (:mod:`chipfit.datasheets`) never loads them.
 """
 
 from __future__ import annotations
@@ -13,15 +15,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-
-import cattrs
-from cattrs.errors import (
-    AttributeValidationNote,
-    ClassValidationError,
-    ForbiddenExtraKeysError,
-    IterableValidationError,
-    IterableValidationNote,
-)
 
 from chipfit.errors import SpecError, suggest
 
@@ -46,12 +39,6 @@ def _string(value: Any, _type: type) -> str:
     return value
 
 
-_converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(int, _number(int))
-_converter.register_structure_hook(float, _number(float))
-_converter.register_structure_hook(str, _string)
-
-
 def _strings(value: Any, _type: type) -> list[str]:
     # a bare string would otherwise be read as a list of its characters
     if not isinstance(value, list):
@@ -59,32 +46,43 @@ def _strings(value: Any, _type: type) -> list[str]:
     return [_string(item, str) for item in value]
 
 
-_converter.register_structure_hook_func(lambda type_: type_ == list[str], _strings)
+@functools.cache
+def _converter():
+    """The converter (made once, on first use: importing cattrs takes about 10 ms)."""
+    import cattrs
+
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(int, _number(int))
+    converter.register_structure_hook(float, _number(float))
+    converter.register_structure_hook(str, _string)
+    converter.register_structure_hook_func(lambda type_: type_ == list[str], _strings)
+    return converter
 
 
-def read(path: str | Path, *, cache: bool = False) -> tuple[str, dict[str, Any]]:
-    """Read a TOML file: its text and its parsed tables.
+def read_text(path: str | Path) -> str:
+    """A text file's text (UTF-8).
 
-    :param cache: keep the parsed tables in the cache folder, and take them from there when the file's
-        text is the same (:mod:`chipfit.tomlcache`): for files read by every command (datasheets).
-    :raises SpecError: the file cannot be read, or is not valid TOML (naming line and column).
+    :raises SpecError: the file cannot be read, or is not UTF-8.
     """
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"cannot read file: {error.strerror if isinstance(error, OSError) else error}",
                         path=str(path)) from None
-    if cache:
-        from chipfit import tomlcache
 
-        return text, tomlcache.parse(path, text, lambda text: parse(text, str(path)))
+
+def read(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """Read a TOML file: its text and its parsed tables.
+
+    :raises SpecError: the file cannot be read, or is not valid TOML (naming line and column).
+    """
+    text = read_text(path)
     return text, parse(text, str(path))
 
 
 def parse(text: str, where: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error becomes a :class:`SpecError` with its line."""
-    import tomllib  # here, not at import: a cached datasheet needs no parser
+    import tomllib
 
     try:
         return tomllib.loads(text)
@@ -101,8 +99,10 @@ def parse(text: str, where: str) -> dict[str, Any]:
 
 def structure(data: dict[str, Any], cls: type[T], *, text: str, where: str) -> T:
     """Build ``cls`` from parsed TOML; the first problem becomes a :class:`SpecError` with its line."""
+    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
     try:
-        return _converter.structure(data, cls)
+        return _converter().structure(data, cls)
     except (ClassValidationError, IterableValidationError) as error:
         leaves = list(error_leaves(error, []))
         # a misspelt key ([[group]]) also leaves the key meant missing: name the misspelling, with the suggestion
@@ -114,6 +114,9 @@ def structure(data: dict[str, Any], cls: type[T], *, text: str, where: str) -> T
 
 def error_leaves(error: BaseException, path: list[PathStep]):
     """Each failure inside a cattrs error, with its path (``['groups', 1, 'batch']``), in order."""
+    from cattrs.errors import (AttributeValidationNote, ClassValidationError, IterableValidationError,
+                               IterableValidationNote)
+
     if isinstance(error, (ClassValidationError, IterableValidationError)):
         for sub in error.exceptions:
             step: list[PathStep] = []
@@ -136,6 +139,8 @@ def dotted(path: Sequence[PathStep]) -> str:
 
 
 def _spec_error(path: list[PathStep], error: BaseException, *, text: str, where: str) -> SpecError:
+    from cattrs.errors import ForbiddenExtraKeysError
+
     if isinstance(error, ForbiddenExtraKeysError):
         key = sorted(error.extra_fields)[0]
         fields = [field.name for field in error.cl.__attrs_attrs__]
@@ -214,4 +219,4 @@ def _line_index(text: str) -> dict[tuple[PathStep, ...], int]:
 
 def unstructure(record: Any) -> Any:
     """A record as plain dicts and lists (the spec as it is kept in a report)."""
-    return _converter.unstructure(record)
+    return _converter().unstructure(record)

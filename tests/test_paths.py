@@ -1,0 +1,63 @@
+"""chipfit.paths: one rule for the cache and data folders, read by the core and every plugin, and
+atomic writes there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chipfit import paths
+
+
+def test_the_folders_follow_their_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("CHIPFIT_DATA_DIR", str(tmp_path / "d"))
+    assert (paths.cache_dir(), paths.data_dir()) == (tmp_path / "c", tmp_path / "d")
+
+
+def test_the_folders_default_under_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CHIPFIT_CACHE_DIR")
+    monkeypatch.delenv("CHIPFIT_DATA_DIR")
+    assert paths.cache_dir() == tmp_path / ".cache" / "chipfit"
+    assert paths.data_dir() == tmp_path / ".local" / "share" / "chipfit"
+
+
+def test_every_user_of_a_folder_asks_chipfit_paths(tmp_path, monkeypatch):
+    from chipfit import store
+    from chipfit_localhost import profile
+    from chipfit_onnx import reference
+
+    monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("CHIPFIT_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.delenv("CHIPFIT_STORE", raising=False)
+    assert profile.measured_path("m").parent == tmp_path / "c"
+    assert profile.profile_path("m").parent == tmp_path / "d" / "calibration"
+    assert store.default_path() == tmp_path / "d" / "runs.sqlite"
+    assert reference.cache_dir is paths.cache_dir
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("core", "plugins"):
+        for source in (root / folder).rglob("*.py"):
+            if source.name != "paths.py":
+                text = source.read_text(encoding="utf-8")
+                assert '"CHIPFIT_CACHE_DIR"' not in text and '"CHIPFIT_DATA_DIR"' not in text, source
+
+
+def test_write_atomically_makes_the_folder_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "a" / "b" / "file.json"
+    assert paths.write_atomically(target, "{}") == target
+    paths.write_atomically(target, b"[1]")
+    assert target.read_bytes() == b"[1]" and [p.name for p in target.parent.iterdir()] == ["file.json"]
+
+
+def test_write_atomically_into_an_unwritable_place_raises_and_leaves_nothing(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        paths.write_atomically(blocker / "file.json", "{}")
+    target = tmp_path / "folder-in-the-way"
+    (target / "inside").mkdir(parents=True)  # a folder where the file should go: replace() fails
+    with pytest.raises(OSError):
+        paths.write_atomically(target, "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "folder-in-the-way"]
