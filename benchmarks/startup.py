@@ -11,6 +11,11 @@ environment), so the warm-up run of each writes the ``.pyc`` files of an editabl
 (``__pycache__/``, ignored by git), as ``pip install .`` writes chipfit's: otherwise chipfit's own
 modules would be compiled from source on every run while pluggy, attrs and tabulate load pip's
 ``.pyc``, and the ratio would compare unlike with unlike.
+
+The warm-up run also fills chipfit's cache folder (``CHIPFIT_CACHE_DIR``: the datasheets read, kept by
+:mod:`chipfit.textcache`), so the ``chipfit`` rows are every run after a user's first; the row
+``chipfit devices (no cache)`` runs with a cache folder that cannot be made, as a first run (or a
+read-only home) does: every datasheet parsed and checked each time.
 """
 
 from __future__ import annotations
@@ -22,23 +27,23 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 
-def bytecode_environment() -> dict[str, str]:
-    """This process's environment with bytecode writing allowed (``PYTHONDONTWRITEBYTECODE`` dropped)."""
-    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+def bytecode_environment(**changes: str) -> dict[str, str]:
+    """This process's environment with bytecode writing allowed (``PYTHONDONTWRITEBYTECODE`` dropped), and ``changes``."""
+    return {**{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}, **changes}
 
 
-def timed(command: list[str], runs: int) -> tuple[list[float], list[float]]:
+def timed(command: list[str], runs: int, environment: dict[str, str]) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU (user + system) seconds of ``runs`` runs of a command (after one warm-up run).
 
     CPU time is what the command itself spent; on a shared machine it moves less than wall-clock time,
     which also counts the time other processes held the cores. The warm-up run writes any missing
     ``.pyc`` (see the module docstring), so the timed runs load bytecode as an installed chipfit does.
     """
-    environment = bytecode_environment()
     subprocess.run(command, check=True, capture_output=True, env=environment)
     wall, cpu = [], []
     for _ in range(runs):
@@ -66,20 +71,23 @@ def main() -> None:
     beside = Path(sys.executable).with_name("chipfit")  # this Python's own, before any on PATH
     chipfit = str(beside) if beside.exists() else shutil.which("chipfit")
     entry = [chipfit] if chipfit else [sys.executable, "-m", "chipfit"]
+    blocker = tempfile.NamedTemporaryFile(prefix="chipfit-no-cache-")  # a file: no cache folder can be made under it
+    usual, no_cache = bytecode_environment(), bytecode_environment(CHIPFIT_CACHE_DIR=str(Path(blocker.name) / "cache"))
     commands = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "import pluggy, attrs, tabulate": [sys.executable, "-c", "import pluggy, attrs, tabulate"],
-        "python -c 'import chipfit'": [sys.executable, "-c", "import chipfit"],
-        "chipfit --help": [*entry, "--help"],
-        "chipfit devices": [*entry, "devices"],
+        "python -c pass": ([sys.executable, "-c", "pass"], usual),
+        "import pluggy, attrs, tabulate": ([sys.executable, "-c", "import pluggy, attrs, tabulate"], usual),
+        "python -c 'import chipfit'": ([sys.executable, "-c", "import chipfit"], usual),
+        "chipfit --help": ([*entry, "--help"], usual),
+        "chipfit devices": ([*entry, "devices"], usual),
+        "chipfit devices (no cache)": ([*entry, "devices"], no_cache),
     }
     if not args.quick:
-        commands["chipfit run specs/seed-article.toml"] = [*entry, "run", "specs/seed-article.toml"]
+        commands["chipfit run specs/seed-article.toml"] = ([*entry, "run", "specs/seed-article.toml"], usual)
     python = libraries = cpu_libraries = None
     print(f"{'command':34} {'median':>8} {'IQR':>7} {'x python':>8} {'x libs':>7} {'cpu':>8} {'IQR':>7} "
           f"{'x libs':>7}   ({args.runs} runs each; cpu = user + system)")
-    for name, command in commands.items():
-        wall, cpu = timed(command, args.runs)
+    for name, (command, environment) in commands.items():
+        wall, cpu = timed(command, args.runs, environment)
         (median, iqr), (cpu_median, cpu_iqr) = spread(wall), spread(cpu)
         python = python or median
         if name.startswith("import pluggy"):
