@@ -37,23 +37,37 @@ def bytecode_environment(**changes: str) -> dict[str, str]:
     return {**{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}, **changes}
 
 
-def timed(command: list[str], runs: int, environment: dict[str, str]) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU (user + system) seconds of ``runs`` runs of a command (after one warm-up run).
+def timed_once(command: list[str], environment: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of a command.
 
     CPU time is what the command itself spent; on a shared machine it moves less than wall-clock time,
-    which also counts the time other processes held the cores. The warm-up run writes any missing
-    ``.pyc`` (see the module docstring), so the timed runs load bytecode as an installed chipfit does.
+    which also counts the time other processes held the cores.
     """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, env=environment)
-    wall, cpu = [], []
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def timed(commands: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall-clock and CPU seconds of ``runs`` runs of each command, after one warm-up run of each.
+
+    The runs are interleaved (each round runs every command once), so a burst of other work on the
+    machine slows every command of a round alike rather than all the runs of one, and the ratios hold.
+    The warm-up run writes any missing ``.pyc`` (see the module docstring), so the timed runs load
+    bytecode as an installed chipfit does.
+    """
+    for command, environment in commands.values():
         subprocess.run(command, check=True, capture_output=True, env=environment)
-        wall.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return wall, cpu
+    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in commands}
+    for _ in range(runs):
+        for name, (command, environment) in commands.items():
+            wall, cpu = timed_once(command, environment)
+            samples[name][0].append(wall)
+            samples[name][1].append(cpu)
+    return samples
 
 
 def spread(samples: list[float]) -> tuple[float, float]:
@@ -85,9 +99,8 @@ def main() -> None:
         commands["chipfit run specs/seed-article.toml"] = ([*entry, "run", "specs/seed-article.toml"], usual)
     python = libraries = cpu_libraries = None
     print(f"{'command':34} {'median':>8} {'IQR':>7} {'x python':>8} {'x libs':>7} {'cpu':>8} {'IQR':>7} "
-          f"{'x libs':>7}   ({args.runs} runs each; cpu = user + system)")
-    for name, (command, environment) in commands.items():
-        wall, cpu = timed(command, args.runs, environment)
+          f"{'x libs':>7}   ({args.runs} runs each, interleaved; cpu = user + system)")
+    for name, (wall, cpu) in timed(commands, args.runs).items():
         (median, iqr), (cpu_median, cpu_iqr) = spread(wall), spread(cpu)
         python = python or median
         if name.startswith("import pluggy"):
