@@ -61,3 +61,18 @@ def test_write_atomically_into_an_unwritable_place_raises_and_leaves_nothing(tmp
     with pytest.raises(OSError):
         paths.write_atomically(target, "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "folder-in-the-way"]
+
+
+def test_a_model_file_a_cluster_node_is_sent_is_kept_once_in_the_cache_folder(tmp_path, monkeypatch):
+    from chipfit_ray import node
+
+    from chipfit.records import Operator, Workload, graph_locator, split_locator
+
+    monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(tmp_path / "c"))
+    workload = Workload(id="m", name="m", domain="vision", phase="inference", operators=[Operator("gemm", ops=1.0)],
+                        graph=graph_locator("/on/the/driver/model.onnx", {"batch": 2}))
+    sent = node._model_file(workload, b"model bytes")
+    path, dims = split_locator(sent.graph)
+    assert Path(path).parent == tmp_path / "c" / "fleet" and Path(path).read_bytes() == b"model bytes"
+    assert dims == {"batch": 2} and node._model_file(workload, b"model bytes") == sent
+    assert [p.name for p in (tmp_path / "c" / "fleet").iterdir()] == [Path(path).name]
