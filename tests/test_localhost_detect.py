@@ -343,3 +343,22 @@ def test_measure_calls_sync_and_warms_up():
     assert events.count("sync") >= 2 * s.n
     with pytest.raises(ValueError):
         measure(lambda: None, min_samples=0)
+
+
+def _fake_cache(root, cpu: int, index: int, level: int, size: str, shared: str, kind: str = "Unified"):
+    folder = root / f"cpu{cpu}" / "cache" / f"index{index}"
+    folder.mkdir(parents=True)
+    for name, text in (("level", str(level)), ("size", size), ("shared_cpu_list", shared), ("type", kind)):
+        (folder / name).write_text(text + "\n")
+
+
+def test_sysfs_l3_sums_each_instance_once_reading_one_cpu_of_each(tmp_path, monkeypatch):
+    # two L3 instances of 32 MiB (CPUs 0-1 and 2-3); CPUs 1 and 3 say otherwise, so reading them would show
+    for cpu in range(4):
+        first = cpu in (0, 2)
+        _fake_cache(tmp_path, cpu, 2, 2, "1024K", str(cpu))
+        _fake_cache(tmp_path, cpu, 3, 3, "32768K" if first else "1K", "0-1" if cpu < 2 else "2-3")
+    (tmp_path / "cpufreq").mkdir()  # not a CPU
+    monkeypatch.setattr(detect, "_SYS_CPU", tmp_path)
+    assert detect._sysfs_caches() == (2**20, 64 * 2**20)
+    assert detect._l3_sharers() == 2

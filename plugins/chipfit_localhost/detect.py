@@ -144,14 +144,19 @@ def _parse_size(text: str | None) -> int | None:
     return int(float(match.group(1)) * scale)
 
 
-def _cpu_list_size(text: str) -> int:
-    """'0-3,8' -> 5."""
-    count = 0
+def _cpu_ids(text: str) -> set[int]:
+    """'0-3,8' -> {0, 1, 2, 3, 8}."""
+    ids: set[int] = set()
     for part in text.split(","):
         low, _, high = part.strip().partition("-")
         if low.isdigit():
-            count += int(high) - int(low) + 1 if high.isdigit() else 1
-    return count
+            ids.update(range(int(low), int(high) + 1) if high.isdigit() else (int(low),))
+    return ids
+
+
+def _cpu_list_size(text: str) -> int:
+    """'0-3,8' -> 5."""
+    return len(_cpu_ids(text))
 
 
 def _l3_sharers() -> int | None:
@@ -174,13 +179,19 @@ def _sysfs_caches() -> tuple[int | None, int | None]:
         if _read(index / "level") == "2" and (_read(index / "type") or "").lower() != "instruction":
             l2 = _parse_size(_read(index / "size"))
     instances: dict[str, int] = {}
-    for index in _SYS_CPU.glob("cpu[0-9]*/cache/index*"):
-        if _read(index / "level") != "3":
+    covered: set[int] = set()  # CPUs whose L3 instance is counted: their cache folders need no reading
+    cpus = sorted((int(cpu.name[3:]), cpu) for cpu in _SYS_CPU.glob("cpu[0-9]*") if cpu.name[3:].isdigit())
+    for number, cpu in cpus:
+        if number in covered:
             continue
-        size = _parse_size(_read(index / "size"))
-        shared = _read(index / "shared_cpu_list") or str(index.parent.parent.name)
-        if size:
-            instances[shared] = size
+        for index in cpu.glob("cache/index*"):
+            if _read(index / "level") != "3":
+                continue
+            size = _parse_size(_read(index / "size"))
+            shared = _read(index / "shared_cpu_list") or cpu.name
+            if size:
+                instances[shared] = size
+            covered |= _cpu_ids(shared)
     l3 = sum(instances.values()) or None
     return l2, l3
 
