@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import math
 import os
 import platform
 import re
