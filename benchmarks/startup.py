@@ -13,10 +13,13 @@ environment), so the warm-up run of each writes the ``.pyc`` files of an editabl
 modules would be compiled from source on every run while pluggy, attrs and tabulate load pip's
 ``.pyc``, and the ratio would compare unlike with unlike.
 
-The warm-up run also fills chipfit's cache folder (``CHIPFIT_CACHE_DIR``: the datasheets read, kept by
+The warm-up run also fills a cache folder of the benchmark's own (``CHIPFIT_CACHE_DIR``, a temporary
+folder, with the data folder, where the seed run records its run, inside it: the user's own are neither
+read nor written; the datasheets read, kept by
 :mod:`chipfit.textcache`), so the ``chipfit`` rows are every run after a user's first; the row
-``chipfit devices (no cache)`` runs with a cache folder that cannot be made, as a first run (or a
-read-only home) does: every datasheet parsed and checked each time.
+``chipfit devices (no cache)`` runs with a cache folder that cannot be made, as a read-only home does:
+every datasheet parsed and checked each time. A true first run also writes the entries, which this row
+does not, so it slightly understates a first run.
 """
 
 from __future__ import annotations
@@ -87,7 +90,9 @@ def main() -> None:
     chipfit = str(beside) if beside.exists() else shutil.which("chipfit")
     entry = [chipfit] if chipfit else [sys.executable, "-m", "chipfit"]
     blocker = tempfile.NamedTemporaryFile(prefix="chipfit-no-cache-")  # a file: no cache folder can be made under it
-    usual, no_cache = bytecode_environment(), bytecode_environment(CHIPFIT_CACHE_DIR=str(Path(blocker.name) / "cache"))
+    cache = tempfile.TemporaryDirectory(prefix="chipfit-startup-cache-")  # the benchmark's own: not the user's
+    usual = bytecode_environment(CHIPFIT_CACHE_DIR=cache.name, CHIPFIT_DATA_DIR=str(Path(cache.name) / "data"))
+    no_cache = bytecode_environment(CHIPFIT_CACHE_DIR=str(Path(blocker.name) / "cache"))
     commands = {
         "python -c pass": ([sys.executable, "-c", "pass"], usual),
         "import pluggy, attrs, tabulate": ([sys.executable, "-c", "import pluggy, attrs, tabulate"], usual),

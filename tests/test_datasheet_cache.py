@@ -185,3 +185,14 @@ def test_textcache_keeps_nothing_marshal_cannot_write(cache, tmp_path):
     textcache.keep("things", source, ("text",), {"when": datetime.date(2025, 1, 1)})
     assert not textcache.entry_path("things", source).exists()
     assert textcache.lookup("things", source, ("text",)) is None
+
+
+def test_from_plain_rebuilds_every_nested_record_of_an_entry():
+    """``DatasheetFile.from_plain`` rebuilds ``notes`` and ``efficiency`` by hand: a nested record field added
+    to ``DatasheetEntry`` later would come back from the cache as a plain dict, so this names the set."""
+    import typing
+
+    from chipfit.datasheets import DatasheetEntry
+
+    hints = typing.get_type_hints(DatasheetEntry)
+    assert {name for name, hint in hints.items() if "Datasheet" in repr(hint)} == {"notes", "efficiency"}

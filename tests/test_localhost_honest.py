@@ -105,7 +105,7 @@ def test_registration_runs_no_benchmark_and_says_not_measured_yet(empty_cache, m
     result = cli("show", "localhost-cpu")
     assert result.exit_code == 0 and "not measured yet" in result.stdout
     assert not list(empty_cache.glob("measured-*"))  # nothing measured, so nothing measured cached (parsed
-    # datasheets may be: chipfit.tomlcache)
+    # datasheets may be: chipfit.textcache)
 
 
 def test_a_run_that_needs_the_bandwidth_measures_and_caches_it(empty_cache, monkeypatch, pm, catalogue):

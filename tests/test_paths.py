@@ -18,10 +18,38 @@ def test_the_folders_follow_their_variables(tmp_path, monkeypatch):
 
 def test_the_folders_default_under_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("CHIPFIT_CACHE_DIR")
-    monkeypatch.delenv("CHIPFIT_DATA_DIR")
+    for name in ("CHIPFIT_CACHE_DIR", "CHIPFIT_DATA_DIR", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
     assert paths.cache_dir() == tmp_path / ".cache" / "chipfit"
     assert paths.data_dir() == tmp_path / ".local" / "share" / "chipfit"
+
+
+def test_the_folders_follow_the_xdg_variables_below_chipfits_own(tmp_path, monkeypatch):
+    monkeypatch.delenv("CHIPFIT_CACHE_DIR")
+    monkeypatch.delenv("CHIPFIT_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xc"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xd"))
+    assert (paths.cache_dir(), paths.data_dir()) == (tmp_path / "xc" / "chipfit", tmp_path / "xd" / "chipfit")
+    monkeypatch.setenv("CHIPFIT_CACHE_DIR", str(tmp_path / "c"))
+    assert paths.cache_dir() == tmp_path / "c"
+
+
+def test_no_home_folder_costs_only_the_cache(tmp_path, monkeypatch):
+    """With no variable set and no home folder to be found (``Path.home`` raises, as for a user id with no
+    passwd entry), datasheets are read as if there were no cache: every device is still there."""
+    from chipfit.datasheets import load_devices
+
+    for name in ("CHIPFIT_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    with pytest.raises(RuntimeError):
+        paths.cache_dir()
+    sheet = Path(__file__).resolve().parent.parent / "plugins" / "chipfit_nvidia" / "devices.toml"
+    assert [device.id for device in load_devices(sheet)] == [device.id for device in load_devices(sheet)] != []
 
 
 def test_every_user_of_a_folder_asks_chipfit_paths(tmp_path, monkeypatch):

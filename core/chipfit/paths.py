@@ -2,10 +2,10 @@
 
 One rule for each folder, read by the core and the plugins alike:
 
-``CHIPFIT_CACHE_DIR``  the cache (default ``~/.cache/chipfit``): what can be made again, only slower
+``CHIPFIT_CACHE_DIR``  the cache (default ``$XDG_CACHE_HOME/chipfit``, ``~/.cache/chipfit``): what can be made again, only slower
                        (parsed datasheets, reference-model counts, measured STREAM figures, model files
                        a cluster node was sent). Deleting it loses no result.
-``CHIPFIT_DATA_DIR``   the data folder (default ``~/.local/share/chipfit``): what cannot (the results
+``CHIPFIT_DATA_DIR``   the data folder (default ``$XDG_DATA_HOME/chipfit``, ``~/.local/share/chipfit``): what cannot (the results
                        store, calibration profiles).
 
 Neither folder is made here: a writer makes it (:func:`write_atomically`), and a reader of a cache
@@ -19,32 +19,47 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """The cache folder: ``$CHIPFIT_CACHE_DIR``, else ``~/.cache/chipfit`` (it may not exist yet)."""
-    return Path(os.environ.get("CHIPFIT_CACHE_DIR") or Path.home() / ".cache" / "chipfit")
+    """The cache folder: ``$CHIPFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/chipfit``, else ``~/.cache/chipfit``
+    (it may not exist yet).
+
+    :raises RuntimeError: none of those is set and no home folder can be found (``Path.home``).
+    """
+    if os.environ.get("CHIPFIT_CACHE_DIR"):
+        return Path(os.environ["CHIPFIT_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chipfit"
 
 
 def data_dir() -> Path:
-    """The data folder: ``$CHIPFIT_DATA_DIR``, else ``~/.local/share/chipfit`` (it may not exist yet)."""
-    return Path(os.environ.get("CHIPFIT_DATA_DIR") or Path.home() / ".local" / "share" / "chipfit")
+    """The data folder: ``$CHIPFIT_DATA_DIR``, else ``$XDG_DATA_HOME/chipfit``, else ``~/.local/share/chipfit``
+    (it may not exist yet).
+
+    :raises RuntimeError: none of those is set and no home folder can be found (``Path.home``).
+    """
+    if os.environ.get("CHIPFIT_DATA_DIR"):
+        return Path(os.environ["CHIPFIT_DATA_DIR"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "chipfit"
 
 
 def write_atomically(path: Path, content: bytes | str) -> Path:
     """Write ``content`` to ``path`` (making its folder) so that no reader ever sees half a file.
 
-    The content goes to a temporary file beside it (named with this process's id), which then
-    replaces ``path``; two processes writing the same file leave one whole copy.
+    The content goes to a temporary file of its own beside it (:func:`tempfile.mkstemp`: unique across
+    threads, processes and machines sharing the folder), which then replaces ``path``; writers of the same
+    file leave one whole copy.
 
     :raises OSError: the folder cannot be made or written (the temporary file is removed).
     """
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
     try:
-        if isinstance(content, str):
-            temporary.write_text(content, encoding="utf-8")
-        else:
-            temporary.write_bytes(content)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
         temporary.replace(path)
-    except OSError:
+    except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return path

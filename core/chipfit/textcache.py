@@ -1,7 +1,8 @@
 """What chipfit read out of a file, kept in the cache folder, keyed exactly by the file's text and the code that read it.
 
 Reading the plugins' datasheets (tomllib is slow on their long citation strings; cattrs checks every
-key) took about 25 ms of every command that lists devices. :func:`lookup` and :func:`keep` let a reader
+key) was the largest part of a light command's start-up (``python benchmarks/startup.py`` prints the
+cost: its ``chipfit devices (no cache)`` row). :func:`lookup` and :func:`keep` let a reader
 keep its plain result (dicts, lists, strings, numbers) in ``$CHIPFIT_CACHE_DIR/<folder>/``
 (:func:`chipfit.paths.cache_dir`), one file per file read, written with :mod:`marshal` (the format of
 Python's own ``.pyc`` files, read back in well under a millisecond).
@@ -50,8 +51,8 @@ def lookup(folder: str, source: Path, key: Key) -> Any | None:
         if fmt != FORMAT or version != sys.version or kept_key != key or zlib.crc32(payload) != checksum:
             return None
         return marshal.loads(payload)
-    except (OSError, EOFError, ValueError, TypeError):  # no entry, a damaged one, or not an entry at all
-        return None
+    except (OSError, EOFError, ValueError, TypeError, RuntimeError):  # no entry, a damaged one, not an entry,
+        return None  # or no cache folder at all (no home folder can be found: Path.home raises RuntimeError)
 
 
 def keep(folder: str, source: Path, key: Key, value: Any) -> None:
@@ -63,5 +64,5 @@ def keep(folder: str, source: Path, key: Key, value: Any) -> None:
         payload = marshal.dumps(value)
         entry = marshal.dumps((FORMAT, sys.version, key, zlib.crc32(payload), payload))
         write_atomically(entry_path(folder, source), entry)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: no home folder, so no cache folder
         pass

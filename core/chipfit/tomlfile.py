@@ -48,7 +48,7 @@ def _strings(value: Any, _type: type) -> list[str]:
 
 @functools.cache
 def _converter():
-    """The converter (made once, on first use: importing cattrs takes about 10 ms)."""
+    """The converter (made once, on first use: importing cattrs costs a light command start-up time)."""
     import cattrs
 
     converter = cattrs.Converter(forbid_extra_keys=True)

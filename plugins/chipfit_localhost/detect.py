@@ -220,8 +220,8 @@ def _physical_cores_sysfs() -> int | None:
 
 
 def _psutil():
-    """psutil, imported only where the standard library and /proc or /sys leave a figure unknown (about
-    8 ms to import: on Linux a light command never needs it); None where it is not installed."""
+    """psutil, imported only where the standard library and /proc or /sys leave a figure unknown (its import
+    is a noticeable share of a light command's start-up: on Linux a light command never needs it); None where it is not installed."""
     try:
         import psutil
     except ImportError:
