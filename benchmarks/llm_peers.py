@@ -66,7 +66,8 @@ _RUNNER = textwrap.dedent('''
     # llm-analysis has no Llama 3: its Llama 2 70B stands for Llama 3.x 70B (the same layers, widths and
     # heads; only the vocabulary differs: 32,000 against 128,256, about 1% of the weights)
     MODEL_NAMES = {"genz": {"llama-2-70b": "meta-llama/Llama-2-70B", "mixtral-8x7b": "mistralai/Mixtral-8x7B",
-                            "llama-3.1-70b": "meta-llama/Llama-3.1-70B"},
+                            "llama-3.1-70b": "meta-llama/Llama-3.1-70B", "llama-3.1-8b": "meta-llama/Llama-3.1-8B",
+                            "llama-3.1-405b": "meta-llama/Llama-3.1-405B"},
                    "llm-analysis": {"llama-2-70b": "upstage_Llama-2-70b-instruct-v2",
                                     "gpt-j-6b": "EleutherAI_gpt-j-6b",
                                     "llama-3.1-70b": "upstage_Llama-2-70b-instruct-v2"}}
@@ -163,8 +164,8 @@ def _fixed_shape_rows():
     data = tomllib.loads(llm_fixed_shapes.DATA.read_text(encoding="utf-8"))
     rows = []
     for shape, system, published, device, workload, result in llm_fixed_shapes.rows(data):
-        row = FixedShapeRow(f"trtllm-{system['count']}x{device.id}-tp{system['tensor_parallel']}-"
-                            f"{shape['input']}-{shape['output']}", device.id, system["count"],
+        row = FixedShapeRow(f"trtllm-{workload.id.removeprefix('llama-')}-{system['count']}x{device.id}-"
+                            f"tp{system['tensor_parallel']}-{shape['input']}-{shape['output']}", device.id, system["count"],
                             system["tensor_parallel"], float(published))
         rows.append((row, device, workload, result, result.metrics.get(row.metric) if result.ok else None))
     return rows
