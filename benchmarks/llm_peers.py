@@ -7,8 +7,10 @@ Inference, MLPerf Training and paper rows of the workloads of ``chipfit_transfor
 ``chipfit validate --published`` models them) it prints the published figure, chipfit's estimate and
 its error, and what GenZ (``genz-llm``) and llm-analysis (``llm-analysis``) give on the same case:
 the same request lengths, batch, split and server headroom as chipfit's, each peer twice, at its own
-defaults (100% of peak compute and bandwidth) and at chipfit's efficiencies for the device (``@eff``;
-GenZ takes one efficiency for both, chipfit's compute one), so that only the kernel models differ. A second table does the same for NVIDIA's published
+defaults (100% of peak compute and bandwidth) and at chipfit's efficiencies for the device (``@eff``:
+each peer's compute and memory rates scaled by chipfit's compute and memory efficiencies), so that only
+the kernel models differ. Rows a default parameter of chipfit was derived from are marked ``*`` and
+left out of the summaries (chipfit's error on them is zero by construction). A second table does the same for NVIDIA's published
 TensorRT-LLM throughputs at fixed input/output lengths (``benchmarks/data/trtllm_perf_overview.toml``,
 see ``benchmarks/llm_fixed_shapes.py``): cases whose request lengths are exact, unlike MLPerf's data
 set means, some of which are unconfirmed. The peers are installed from PyPI into a virtual
@@ -81,11 +83,15 @@ _RUNNER = textwrap.dedent('''
             tp = case["count"]
             batch = case["batch"]
             if peer == "genz":
-                system = {"Flops": case["peak_tflops"], "Memory_size": case["memory_gb"],
-                          "Memory_BW": case["bandwidth_gbs"], "ICN": case["interconnect_gbs"], "real_values": True}
+                # GenZ's system_eff sets compute and memory alike: chipfit's two efficiencies scale the two
+                # rates instead (the same arithmetic as GenZ's own efficiencies, each applied to its own rate)
+                compute, memory = ((case["compute_efficiency"], case["memory_efficiency"]) if at_efficiency
+                                   else (1.0, 1.0))
+                system = {"Flops": case["peak_tflops"] * compute, "Memory_size": case["memory_gb"],
+                          "Memory_BW": case["bandwidth_gbs"] * memory, "ICN": case["interconnect_gbs"],
+                          "real_values": True}
                 bits = {"fp8": "fp8", "int8": "int8", "bf16": "bf16", "fp16": "bf16"}[case["precision"]]
-                # GenZ has one efficiency for compute and memory alike (system_eff): chipfit's compute one
-                eff = {"system_eff": case["compute_efficiency"]} if at_efficiency else {}
+                eff = {}
                 prefill = prefill_moddeling(model=name, batch_size=batch, input_tokens=case["input_tokens"],
                                             system_name=system, bits=bits, tensor_parallel=tp, debug=False, **eff)
                 decode = decode_moddeling(model=name, batch_size=batch, Bb=case["beams"],
@@ -282,14 +288,24 @@ def _print_table(rows, peers) -> None:
     for row, _, _, result, predicted in rows:
         error = f"{(predicted - row.value) / row.value:+.0%}" if predicted else "n/a"
         cells = "".join(f" {_fmt(peers.get(peer, {}).get(row.id)):>12}" for peer in COLUMNS)
-        print(f"{row.id:48} {row.metric:20} {_fmt(row.value):>11} {_fmt(predicted):>11} {error:>7}{cells}"
+        mark = "*" if _derived(row) else " "
+        print(f"{row.id:47}{mark} {row.metric:20} {_fmt(row.value):>11} {_fmt(predicted):>11} {error:>7}{cells}"
               + ("" if result.ok else f"  ({result.reason[:60]})"))
     print()
     _print_summary(rows, peers)
 
 
+def _derived(row) -> bool:
+    """Whether a default parameter of chipfit was derived from this row (chipfit.model.defaults.DERIVED_FROM)."""
+    from chipfit.model.defaults import DERIVED_FROM
+
+    return row.id in DERIVED_FROM
+
+
 def _print_summary(rows, peers) -> None:
-    print(f"geometric-mean absolute error: chipfit {_geomean_error((p, r.value) for r, _, _, _, p in rows)}")
+    rows = [entry for entry in rows if not _derived(entry[0])]
+    print(f"geometric-mean absolute error (rows marked * left out): chipfit "
+          f"{_geomean_error((p, r.value) for r, _, _, _, p in rows)}")
     for peer in COLUMNS:
         answered = [(r, p) for r, _, _, _, p in rows if peers.get(peer, {}).get(r.id)]
         print(f"  on the rows {peer} answered: {peer} "

@@ -249,19 +249,21 @@ def test_default_efficiency_is_per_kind():
     assert set(DEFAULT_EFFICIENCY) == {"cpu", "gpu", "apu", "asic", "npu", "fpga"}
 
 
-def test_a_vendor_with_its_own_derived_row_gets_its_own_default():
+def test_a_product_line_with_its_own_derived_row_gets_its_own_default():
     from chipfit.model import defaults
 
-    amd = _device(id="amd-sim", vendor="AMD", efficiency=None)
-    efficiency, origin = model.efficiency_for(amd)
+    instinct = _device(id="amd-instinct-sim", vendor="AMD", efficiency=None)
+    efficiency, origin = model.efficiency_for(instinct)
     assert efficiency.compute == defaults.AMD_GPU_COMPUTE != defaults.GPU_COMPUTE
-    assert defaults.DERIVATIONS["AMD_GPU_COMPUTE"][0] in origin and "AMD gpu" in origin
-    assert model.efficiency_for(_device(id="amd-apu", vendor="AMD", kind="apu", efficiency=None))[0].compute \
-        == defaults.AMD_GPU_COMPUTE
+    assert defaults.DERIVATIONS["AMD_GPU_COMPUTE"][0] in origin and "amd-instinct-* gpu" in origin
+    assert model.efficiency_for(_device(id="amd-instinct-apu", vendor="AMD", kind="apu", efficiency=None))[0] \
+        .compute == defaults.AMD_GPU_COMPUTE
     assert model.efficiency_for(_device(efficiency=None))[0] == DEFAULT_EFFICIENCY["gpu"]  # another vendor
-    assert model.efficiency_for(_device(id="amd-cpu", vendor="AMD", kind="cpu", efficiency=None))[0] \
+    assert model.efficiency_for(_device(id="amd-radeon-sim", vendor="AMD", efficiency=None))[0] \
+        == DEFAULT_EFFICIENCY["gpu"]  # another line of the vendor: no row says it is alike
+    assert model.efficiency_for(_device(id="amd-epyc-sim", vendor="AMD", kind="cpu", efficiency=None))[0] \
         == DEFAULT_EFFICIENCY["cpu"]  # only the kinds derived
-    assert model.efficiency_for(_device(id="amd-own", vendor="AMD"))[1] == "device plugin"  # its own first
+    assert model.efficiency_for(_device(id="amd-instinct-own", vendor="AMD"))[1] == "device plugin"  # its own first
 
 
 def test_refresh_rebuilds_every_default_table(monkeypatch):
@@ -271,7 +273,7 @@ def test_refresh_rebuilds_every_default_table(monkeypatch):
     monkeypatch.setattr(defaults, "GPU_COMPUTE", 0.5)
     try:
         defaults.refresh()
-        assert defaults.DEFAULT_VENDOR_EFFICIENCY[("amd", "gpu")].compute == 0.25
+        assert defaults.DEFAULT_LINE_EFFICIENCY[("amd-instinct-", "gpu")].compute == 0.25
         assert defaults.DEFAULT_EFFICIENCY["gpu"].compute == 0.5
     finally:
         monkeypatch.undo()

@@ -34,6 +34,48 @@ def test_the_folders_follow_the_xdg_variables_below_chipfits_own(tmp_path, monke
     assert paths.cache_dir() == tmp_path / "c"
 
 
+def _no_home(monkeypatch):
+    for name in ("CHIPFIT_CACHE_DIR", "CHIPFIT_DATA_DIR", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+
+
+def test_no_home_folder_is_an_os_error_and_relative_xdg_folders_are_ignored(tmp_path, monkeypatch):
+    _no_home(monkeypatch)
+    with pytest.raises(paths.NoHomeFolder) as caught:
+        paths.data_dir()
+    assert isinstance(caught.value, OSError)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # the XDG rule: a relative path is ignored
+    with pytest.raises(paths.NoHomeFolder):
+        paths.cache_dir()
+
+
+def test_no_home_folder_costs_no_plugin_its_devices_or_workloads(cli, monkeypatch):
+    """A user id with no passwd entry and no HOME: the catalogue is whole (only the caches are missed)."""
+    from support import assert_clean
+
+    _no_home(monkeypatch)
+    devices = cli("devices")
+    assert_clean(devices)
+    assert devices.exit_code == 0 and "localhost-cpu" in devices.stdout, devices.output
+    assert "raised" not in devices.output and "skipped" not in devices.output
+    workloads = cli("workloads")
+    assert workloads.exit_code == 0 and "resnet-50" in workloads.stdout, workloads.output
+    assert "raised" not in workloads.output and "skipped" not in workloads.output
+
+
+def test_a_written_file_gets_the_mode_open_would_give_it(tmp_path):
+    import os
+    import stat
+
+    target = paths.write_atomically(tmp_path / "f.json", "{}")
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~paths._UMASK
+
+
 def test_no_home_folder_costs_only_the_cache(tmp_path, monkeypatch):
     """With no variable set and no home folder to be found (``Path.home`` raises, as for a user id with no
     passwd entry), datasheets are read as if there were no cache: every device is still there."""
@@ -46,7 +88,7 @@ def test_no_home_folder_costs_only_the_cache(tmp_path, monkeypatch):
         raise RuntimeError("Could not determine home directory.")
 
     monkeypatch.setattr(Path, "home", staticmethod(no_home))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(paths.NoHomeFolder):
         paths.cache_dir()
     sheet = Path(__file__).resolve().parent.parent / "plugins" / "chipfit_nvidia" / "devices.toml"
     assert [device.id for device in load_devices(sheet)] == [device.id for device in load_devices(sheet)] != []

@@ -18,26 +18,54 @@ import os
 from pathlib import Path
 
 
+class NoHomeFolder(OSError):
+    """No folder variable is set and no home folder can be found (``Path.home`` failed: a user id with no
+    passwd entry and no ``HOME``). An :class:`OSError`, so every reader and writer that already treats an
+    unreadable or unwritable folder as "no cache" treats this alike."""
+
+
+def _under(variable: str, *home: str) -> Path:
+    """``$variable`` when it is an absolute path (the XDG rule: a relative one is ignored), else under home."""
+    value = os.environ.get(variable, "")
+    if value and os.path.isabs(value):
+        return Path(value)
+    try:
+        return Path.home().joinpath(*home)
+    except RuntimeError as error:
+        raise NoHomeFolder(f"no {variable} and no home folder: {error}") from None
+
+
 def cache_dir() -> Path:
     """The cache folder: ``$CHIPFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/chipfit``, else ``~/.cache/chipfit``
     (it may not exist yet).
 
-    :raises RuntimeError: none of those is set and no home folder can be found (``Path.home``).
+    :raises NoHomeFolder: none of those is set and no home folder can be found.
     """
     if os.environ.get("CHIPFIT_CACHE_DIR"):
         return Path(os.environ["CHIPFIT_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chipfit"
+    return _under("XDG_CACHE_HOME", ".cache") / "chipfit"
 
 
 def data_dir() -> Path:
     """The data folder: ``$CHIPFIT_DATA_DIR``, else ``$XDG_DATA_HOME/chipfit``, else ``~/.local/share/chipfit``
     (it may not exist yet).
 
-    :raises RuntimeError: none of those is set and no home folder can be found (``Path.home``).
+    :raises NoHomeFolder: none of those is set and no home folder can be found.
     """
     if os.environ.get("CHIPFIT_DATA_DIR"):
         return Path(os.environ["CHIPFIT_DATA_DIR"])
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "chipfit"
+    return _under("XDG_DATA_HOME", ".local", "share") / "chipfit"
+
+
+def _umask() -> int:
+    """This process's umask (read by setting it and setting it back: once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The umask at import: a written file gets the mode an ordinary ``open`` would give it.
+_UMASK = _umask()
 
 
 def write_atomically(path: Path, content: bytes | str) -> Path:
@@ -58,6 +86,8 @@ def write_atomically(path: Path, content: bytes | str) -> Path:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+            if hasattr(os, "fchmod"):  # mkstemp makes it 0600: give it what open() would (0666 less the umask)
+                os.fchmod(file.fileno(), 0o666 & ~_UMASK)
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -195,6 +195,7 @@ def report(checked: list[Checked], catalogue: Catalogue) -> str:
               _summary_line("held out (no *)", sums["held_out"]),
               _summary_line("derived from (*)", sums["derived_from"]),
               _summary_line("language models, held out", sums["language_models"])]
+    lines.append("per benchmark (every row, those marked * included):")
     lines += [_summary_line(f"  {key.split(':', 1)[1]}", value) for key, value in sums.items()
               if key.startswith("benchmark:")]
     cover = coverage(checked, catalogue)

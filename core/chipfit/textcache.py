@@ -51,8 +51,8 @@ def lookup(folder: str, source: Path, key: Key) -> Any | None:
         if fmt != FORMAT or version != sys.version or kept_key != key or zlib.crc32(payload) != checksum:
             return None
         return marshal.loads(payload)
-    except (OSError, EOFError, ValueError, TypeError, RuntimeError):  # no entry, a damaged one, not an entry,
-        return None  # or no cache folder at all (no home folder can be found: Path.home raises RuntimeError)
+    except (OSError, EOFError, ValueError, TypeError):  # no entry, a damaged one, not an entry, or no cache
+        return None  # folder at all (chipfit.paths.NoHomeFolder is an OSError)
 
 
 def keep(folder: str, source: Path, key: Key, value: Any) -> None:
@@ -64,5 +64,5 @@ def keep(folder: str, source: Path, key: Key, value: Any) -> None:
         payload = marshal.dumps(value)
         entry = marshal.dumps((FORMAT, sys.version, key, zlib.crc32(payload), payload))
         write_atomically(entry_path(folder, source), entry)
-    except (OSError, ValueError, RuntimeError):  # RuntimeError: no home folder, so no cache folder
+    except (OSError, ValueError):  # an unwritable cache, or none (chipfit.paths.NoHomeFolder)
         pass

@@ -83,6 +83,14 @@ def measure_figures(machine: str, *, budget_s: float = 0.3) -> dict[str, Any]:
     return figures
 
 
+def _cached_in(machine: str) -> str:
+    """Where the measured figures are cached, for a message (or why they cannot be: no cache folder)."""
+    try:
+        return str(measured_path(machine))
+    except OSError as error:  # chipfit.paths.NoHomeFolder
+        return f"no cache folder ({error})"
+
+
 def _stream_text(figures: dict[str, Any]) -> str:
     rates = ", ".join(f"{kind} {rate / 1e9:.3g} GB/s" for kind, rate in figures["stream"].items())
     from chipfit_localhost.load import describe, is_high
@@ -104,9 +112,9 @@ def measured_bandwidth(machine: str, profile: dict[str, Any] | None, *,
         figures = measure_figures(machine)
     if figures is None:
         return None, ("not measured yet: STREAM is run when a run first needs it (an estimate, chipfit run or "
-                      f"calibrate) and cached in {measured_path(machine)}")
+                      f"calibrate) and cached in {_cached_in(machine)}")
     return figures["stream"]["triad"], (f"triad, measured on this machine {figures['measured_at']}: "
-                                        f"{_stream_text(figures)}; cached in {measured_path(machine)}")
+                                        f"{_stream_text(figures)}; cached in {_cached_in(machine)}")
 
 
 def with_measured_bandwidth(device: Device) -> Device:

@@ -175,16 +175,16 @@ def _well_formed(cached) -> bool:
 def counts() -> dict[str, dict]:
     """Every reference model's count, from the disk cache when it is current."""
     key = _cache_key()
-    path = cache_dir() / f"onnx-references-{key}.json"
     try:
+        path = cache_dir() / f"onnx-references-{key}.json"
         cached = json.loads(path.read_text())
         if _well_formed(cached):
             return cached
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # no entry, a damaged one, or no cache folder (chipfit.paths.NoHomeFolder)
         pass
     counted = _count_all()
     try:
-        write_atomically(path, json.dumps(counted))
+        write_atomically(cache_dir() / f"onnx-references-{key}.json", json.dumps(counted))
     except OSError:
         pass  # a read-only home still gets its workloads, counted each time
     return counted

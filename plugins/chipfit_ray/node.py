@@ -85,7 +85,7 @@ def _model_file(workload: Workload, model: bytes | None) -> Workload:
     target, dims = split_locator(workload.graph)
     digest = hashlib.sha256(model).hexdigest()[:24]
     path = cache_dir() / "fleet" / f"{digest}-{Path(target).name}"
-    if not path.exists():
+    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest()[:24] != digest:  # absent, or not whole
         write_atomically(path, model)
     return attrs.evolve(workload, graph=graph_locator(str(path), dims))
 

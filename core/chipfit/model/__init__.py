@@ -19,9 +19,11 @@ each; after every step a ring all-reduce moves ``2 (n-1)/n`` gradient bytes per 
 interconnect (not overlapped with compute: a conservative choice). General-purpose work runs at
 the device's sustained ``general_ops``.
 
-Efficiencies come from the device (``Device.efficiency``), else from :data:`DEFAULT_EFFICIENCY`
-per kind. Those defaults are assumptions, not measurements: typical sustained fractions of peak
-for well-tuned dense kernels, to be replaced by calibration against real runs.
+Efficiencies come from the device (``Device.efficiency``), else from a product line's default
+(:data:`chipfit.model.defaults.DEFAULT_LINE_EFFICIENCY`: AMD Instinct), else from :data:`DEFAULT_EFFICIENCY`
+per kind. Most compute defaults are derived from published rows (:data:`chipfit.model.defaults.DERIVATIONS`,
+each named in a row's explanation); the memory efficiencies, overheads and the NPU/FPGA figures are
+assumptions, labelled so; calibration against real runs replaces them for this machine.
 """
 
 from __future__ import annotations

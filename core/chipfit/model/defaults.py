@@ -14,7 +14,7 @@ from chipfit.records import Device, Efficiency, Kind
 #: difference, and the device's fixed time per invocation is then what the first row leaves over.
 DERIVATIONS = {
     "GPU_COMPUTE": ("v4.1-nvidia-8xh200-resnet50-offline",
-                    "compute efficiency of GPUs (every class and precision)"),
+                    "compute efficiency of GPUs (every class and precision) but AMD Instinct's (AMD_GPU_COMPUTE)"),
     "SERVER_LOAD": ("v4.1-nvidia-8xh200-resnet50-server",
                     "server throughput as a share of the best within the latency bound (Poisson arrivals "
                     "leave headroom for the tail)"),
@@ -29,7 +29,8 @@ DERIVATIONS = {
     "AMD_GPU_COMPUTE": ("v5.0-amd-8xmi325x-llama2-70b-99.9-offline",
                         "compute efficiency of AMD Instinct GPUs and APUs (every class and precision): AMD's own "
                         "8x MI325X Llama 2 70B offline, FP8, vLLM on ROCm; GPU_COMPUTE, from an NVIDIA TensorRT row, "
-                        "made every AMD row optimistic, inference and training alike"),
+                        "made every AMD row optimistic, inference and training alike; an extrapolation to AMD's CNN, "
+                        "fp32/bf16 and training work and to CDNA2 (MI250X) and APUs (MI300A), which no AMD row checks"),
     "ASIC_INFERENCE_COMPUTE": (("coral-usb-edgetpu-mobilenet-v1-latency", "coral-usb-edgetpu-inception-v1-latency"),
                                "compute efficiency of ASICs in inference (every class and precision), and the "
                                "Coral's invocation_overhead_us: slope and intercept of Coral's own benchmark "
@@ -59,7 +60,13 @@ ASIC_TRAINING_COMPUTE = 0.205
 #: AMD Instinct compute efficiency: AMD's 8x MI325X Llama 2 70B offline, MLPerf Inference v5.0, 33,928 tokens/s
 #: published (FP8, eight single-GPU copies, vLLM 0.6.5 on ROCm 6.3.1). Of the MI325X's FP8 peak, 2.61 Pops/s,
 #: which its datasheet marks unconfirmed (the MI300X's, the same compute die, is AMD's own figure). Held out:
-#: AMD's server row, MangoBoost's MI300X rows, AMD's Mixtral rows and the MI300X/MI325X LoRA training rows.
+#: AMD's server row (the same submission), MangoBoost's MI300X rows, AMD's Mixtral rows and the MI300X/MI325X
+#: LoRA training rows. What it mixes: NVIDIA's own LLM row is 9% high at GPU_COMPUTE (an NVIDIA-LLM figure
+#: would be about 0.51), so part of the gap from 0.559 is LLM serving against the CNN GPU_COMPUTE rests on,
+#: not AMD; it applies to AMD's other work too (CNNs, fp32/bf16, training, MI250X, MI300A), which is an
+#: extrapolation no AMD row checks. The parameter was added because the AMD rows, once in the record, were
+#: all optimistic (22% to 73% high, the LoRA times 23% and 37% short): they motivated it, and the held-out
+#: ones are the check.
 AMD_GPU_COMPUTE = 0.414
 #: ASIC compute efficiency in inference: Coral's Edge TPU table, MobileNet v1 2.4 ms and Inception v1
 #: 3.4 ms, against the model's kernels of both (1.15 and 3.19 Gops, weights resident in the 8 MB
@@ -85,7 +92,8 @@ def default_efficiencies() -> dict[Kind, Efficiency]:
 
     Derived (:data:`DERIVATIONS`): GPU, CPU and ASIC compute efficiency (ASICs' from the Coral Edge TPU's
     own benchmark table, the only published ASIC inference rows in use: it applies to every ASIC's
-    inference, InferX's and TPUs' too, for want of rows of their own). Training on ASICs uses
+    inference, InferX's and TPUs' too, for want of rows of their own). AMD Instinct GPUs and APUs have
+    their own (:func:`default_line_efficiencies`), which :func:`efficiency_for` takes first. Training on ASICs uses
     :data:`DEFAULT_TRAINING_EFFICIENCY` instead.
     Assumed, not measured (labelled so in every row's explanation): memory efficiencies (CPUs 0.7,
     others 0.8: typical sustained shares of datasheet bandwidth in STREAM-like kernels), per-kernel
@@ -105,13 +113,14 @@ def default_efficiencies() -> dict[Kind, Efficiency]:
     }
 
 
-def default_vendor_efficiencies() -> dict[tuple[str, Kind], Efficiency]:
-    """Defaults for one vendor's devices of a kind, where a published row of that vendor derives its own
-    (keyed by the lower-cased ``Device.vendor`` and the kind): AMD Instinct GPUs and APUs, from
-    :data:`AMD_GPU_COMPUTE`. A device's own ``efficiency`` still comes first."""
+def default_line_efficiencies() -> dict[tuple[str, Kind], Efficiency]:
+    """Defaults for one product line's devices of a kind, where a published row of that line derives its own,
+    keyed by the device-id prefix of the line (ids start with the vendor's name, then the line's) and the
+    kind: AMD Instinct GPUs and APUs (``amd-instinct-``), from :data:`AMD_GPU_COMPUTE`. A device's own
+    ``efficiency`` still comes first."""
     origin = f"derived from {DERIVATIONS['AMD_GPU_COMPUTE'][0]}"
-    return {("amd", Kind.GPU): _efficiency(AMD_GPU_COMPUTE, 0.8, 5e-6, origin),
-            ("amd", Kind.APU): _efficiency(AMD_GPU_COMPUTE, 0.8, 5e-6, f"as AMD GPUs, {origin}")}
+    return {("amd-instinct-", Kind.GPU): _efficiency(AMD_GPU_COMPUTE, 0.8, 5e-6, origin),
+            ("amd-instinct-", Kind.APU): _efficiency(AMD_GPU_COMPUTE, 0.8, 5e-6, f"as AMD Instinct GPUs, {origin}")}
 
 
 def default_training_efficiencies() -> dict[Kind, Efficiency]:
@@ -127,14 +136,14 @@ def default_training_efficiencies() -> dict[Kind, Efficiency]:
 DEFAULT_EFFICIENCY = default_efficiencies()
 #: The default training efficiencies by kind, where a kind has one (see :func:`default_training_efficiencies`).
 DEFAULT_TRAINING_EFFICIENCY = default_training_efficiencies()
-#: The defaults of one vendor's devices of a kind (see :func:`default_vendor_efficiencies`).
-DEFAULT_VENDOR_EFFICIENCY = default_vendor_efficiencies()
+#: The defaults of one product line's devices of a kind (see :func:`default_line_efficiencies`).
+DEFAULT_LINE_EFFICIENCY = default_line_efficiencies()
 
 
 def refresh() -> None:
     """Rebuild the default tables from the parameters (after a derivation sets one: ``benchmarks/published.py``)."""
     for table, build in ((DEFAULT_EFFICIENCY, default_efficiencies), (DEFAULT_TRAINING_EFFICIENCY,
-                         default_training_efficiencies), (DEFAULT_VENDOR_EFFICIENCY, default_vendor_efficiencies)):
+                         default_training_efficiencies), (DEFAULT_LINE_EFFICIENCY, default_line_efficiencies)):
         table.clear()
         table.update(build())
 
@@ -178,9 +187,9 @@ def efficiency_for(device: Device) -> tuple[Efficiency, str]:
     """The efficiencies the model uses for a device, and where they came from."""
     if device.efficiency is not None:
         return device.efficiency, device.efficiency.origin or "device plugin"
-    vendor = DEFAULT_VENDOR_EFFICIENCY.get((device.vendor.lower(), device.kind))
-    if vendor is not None:
-        return vendor, f"default for {device.vendor} {device.kind}: {vendor.origin}"
+    for (prefix, kind), line in DEFAULT_LINE_EFFICIENCY.items():
+        if kind == device.kind and device.id.startswith(prefix):
+            return line, f"default for {prefix}* {device.kind}: {line.origin}"
     efficiency = DEFAULT_EFFICIENCY[device.kind]
     return efficiency, f"default for kind {device.kind}: {efficiency.origin}"
 
